@@ -1,0 +1,48 @@
+# The two commands a person types on a fresh clone: `make test` and `make book`.
+# Both create .venv when it is missing and install requirements.txt into it first.
+
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.requirements-installed
+JB     := $(VENV)/bin/jupyter-book
+
+# Notebook kernels are started by name ("python3"); with the venv first on PATH they
+# run the venv's python, whatever the caller's shell has activated.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MPLBACKEND := Agg
+# Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
+export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
+
+.PHONY: test book lint lrlib-tests notebooks bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	@touch $@
+
+# lint, then lrlib's tests and every chapter notebook (pytest: tests/ then chapters/
+# with --nbval-lax), then the HTML book with warnings as errors and forced execution.
+test: $(STAMP)
+	$(VENV)/bin/ruff check lrlib tests bench
+	$(PY) -m pytest
+	$(JB) build . -W -n --keep-going
+
+book: $(STAMP)
+	$(JB) build . -W -n --keep-going
+	@echo "Open _build/html/index.html in a browser."
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lrlib tests bench
+
+lrlib-tests: $(STAMP)
+	$(PY) -m pytest tests
+
+notebooks: $(STAMP)
+	$(PY) -m pytest chapters
+
+bench: $(STAMP)
+	$(PY) bench/bench_schedules.py
+
+clean:
+	rm -rf _build
