@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 # Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
 export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
 
-.PHONY: test book lint lrlib-tests notebooks bench clean
+.PHONY: test book lab lint lrlib-tests notebooks bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: $(STAMP)
 book: $(STAMP)
 	$(JB) build . -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser."
+
+# JupyterLab on the chapters, with the same .venv (installed on first use).
+lab: $(STAMP)
+	$(PY) -m pip install -q -r requirements-lab.txt
+	$(VENV)/bin/jupyter lab chapters
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lrlib tests bench
