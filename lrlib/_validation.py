@@ -11,6 +11,7 @@ so that frozen dataclasses hold clean values and print clean reprs.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Iterable, Sequence
@@ -106,7 +107,7 @@ def int_sequence(func: str, name: str, value: Any, *, low: int = 0,
     items = list(value)
     if not all(_is_int(v) and v >= low for v in items):
         fail(func, name, rule, value)
-    if strictly_increasing and any(b <= a for a, b in zip(items, items[1:], strict=False)):
+    if strictly_increasing and any(b <= a for a, b in itertools.pairwise(items)):
         fail(func, name, rule, value)
     return tuple(int(v) for v in items)
 

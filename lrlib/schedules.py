@@ -28,6 +28,7 @@ Conventions shared by every schedule here:
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from dataclasses import dataclass
@@ -820,7 +821,7 @@ class one_cycle(Schedule):
         if not ends[0] > 0:
             V.fail(f, "pct_start", f"> 1/total_steps = {1 / total:.4g} so that the rise "
                    "lasts at least one step", self.pct_start)
-        if any(not b > a for a, b in zip(ends, ends[1:], strict=False)):
+        if any(not b > a for a, b in itertools.pairwise(ends)):
             V.fail(f, "pct_start", f"< (total_steps + 1) / (2 total_steps) = "
                    f"{(total + 1) / (2 * total):.4g} with three_phase=True so that the "
                    "phases do not overlap", self.pct_start)

@@ -68,7 +68,7 @@ class ScheduleLR(LRScheduler):
 
     Notes
     -----
-    After construction and after the ``t``-th call to :meth:`step`, every group's
+    After construction and after the ``t``-th call to ``step()``, every group's
     ``lr`` is ``schedule(t)`` (``t = last_epoch``), so update number ``t`` uses
     ``schedule(t)`` when the loop calls ``optimizer.step()`` then ``scheduler.step()``.
     The state is just the step counter (plus the schedules' reprs, to catch loading a
@@ -132,7 +132,7 @@ class ScheduleLR(LRScheduler):
     def get_lr(self) -> list[float]:
         """The rates for step ``last_epoch``; also sets that step's momentum, if any.
 
-        Called by :meth:`step` (as in torch's ``CyclicLR``, the momentum is written
+        Called by ``step()`` (as in torch's ``CyclicLR``, the momentum is written
         as a side effect).
         """
         k = self.last_epoch - self._chunk_start
