@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 # Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
 export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
 
-.PHONY: test book lab lint lrlib-tests notebooks bench clean
+.PHONY: test book lab lint lrlib-tests notebooks bench bench-chapters clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_schedules.py
+
+bench-chapters: $(STAMP)
+	$(PY) bench/bench_chapters.py
 
 clean:
 	rm -rf _build
