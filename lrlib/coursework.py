@@ -314,7 +314,6 @@ def _stdout(cell) -> str:
 def _plan(submission, exercises: list[_Exercise], all_cells: bool):
     """The cells to run, with every check replaced by the reference's; and problems."""
     problems, cells = [], []
-    by_id = {_grade_id(c): c for c in submission.cells if _grade_id(c)}
     first_code = next((i for i, c in enumerate(submission.cells) if c.cell_type == "code"),
                       None)
     start = len(submission.cells)
