@@ -37,7 +37,7 @@ def check(gid, source):
 def worked(gid, text):
     cell = nbformat.v4.new_markdown_cell(text)
     cell.metadata = {"tags": ["solution"], "nbgrader": {
-        "grade": False, "grade_id": gid, "locked": False, "schema_version": 3,
+        "grade": True, "grade_id": gid, "locked": False, "points": 0, "schema_version": 3,
         "solution": True, "task": False}}
     return cell
 

@@ -139,5 +139,9 @@ def test_chapter_exercises_are_wired_to_checks(chapter):
     ids = [nbgrader(c)["grade_id"] for c in answers + checks]
     assert len(ids) == len(set(ids)), "grade_id values must be unique"
     for cell in cells(nbs, "markdown"):
-        if "solution" in cell["metadata"].get("tags", []):
-            assert nbgrader(cell).get("solution"), "worked solutions need nbgrader metadata"
+        if "solution" in cell["metadata"].get("tags", []) or nbgrader(cell).get("solution"):
+            # nbgrader requires a markdown solution cell to be a grade cell too
+            meta = nbgrader(cell)
+            assert meta.get("solution") and meta.get("grade") and meta.get("points") == 0, \
+                f"worked solution needs nbgrader solution+grade metadata, 0 points: {meta}"
+            assert "solution" in cell["metadata"].get("tags", [])
