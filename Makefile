@@ -10,11 +10,10 @@ JB     := $(VENV)/bin/jupyter-book
 # Notebook kernels are started by name ("python3"); with the venv first on PATH they
 # run the venv's python, whatever the caller's shell has activated.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export MPLBACKEND := Agg
 # Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
 export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
 
-.PHONY: test book lab lint lrlib-tests notebooks bench bench-chapters clean
+.PHONY: test book lab lint browser-test lrlib-tests notebooks bench bench-chapters clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +26,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check lrlib tests bench
 	$(PY) -m pytest
 	$(JB) build . -W -n --keep-going
+	$(PY) -m pytest -m browser tests/browser
 
 book: $(STAMP)
 	$(JB) build . -W -n --keep-going
@@ -39,6 +39,10 @@ lab: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lrlib tests bench
+
+# the built book in headless Chromium (needs Debian's chromium; see README)
+browser-test: $(STAMP)
+	$(PY) -m pytest -m browser tests/browser
 
 lrlib-tests: $(STAMP)
 	$(PY) -m pytest tests
