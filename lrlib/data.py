@@ -361,13 +361,16 @@ def split_validation(data: Dataset, n_val: int, *, seed: int = 0) -> Dataset:
 # ---------------------------------------------------------------------------
 
 
-def to_tensors(data: Dataset) -> Dataset:
-    """Return the same data set holding torch tensors (``x`` float32, ``y`` int64).
+def to_tensors(data: Dataset, dtype: Any = None) -> Dataset:
+    """Return the same data set holding torch tensors (``x`` float32 by default, ``y`` int64).
 
     Parameters
     ----------
     data : Dataset
         Numpy arrays or tensors.
+    dtype : torch.dtype, optional
+        Floating type of the inputs ``x``: ``torch.float32`` (the default) or
+        ``torch.float64`` (for float64 models).
 
     Returns
     -------
@@ -386,17 +389,20 @@ def to_tensors(data: Dataset) -> Dataset:
     import torch
 
     V.check(isinstance(data, Dataset), "to_tensors", "data", "an lrlib.data.Dataset", data)
+    x_dtype = torch.float32 if dtype is None else dtype
+    V.check(x_dtype in (torch.float32, torch.float64), "to_tensors", "dtype",
+            "None, torch.float32 or torch.float64", dtype)
     out = {}
     for field in fields(Dataset):
         value = getattr(data, field.name)
         if value is None:
             out[field.name] = None
             continue
-        dtype = torch.float32 if field.name.startswith("x") else torch.int64
+        kind = x_dtype if field.name.startswith("x") else torch.int64
         if isinstance(value, torch.Tensor):
-            out[field.name] = value.to(dtype=dtype)
+            out[field.name] = value.to(dtype=kind)
         else:
-            out[field.name] = torch.tensor(np.asarray(value), dtype=dtype)
+            out[field.name] = torch.tensor(np.asarray(value), dtype=kind)
     return Dataset(**out)
 
 

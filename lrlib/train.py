@@ -136,6 +136,14 @@ def steps_per_epoch(data: Dataset, batch_size: int) -> int:
     return -(-int(data.x_train.shape[0]) // batch_size)
 
 
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """The floating type of the model's parameters (float32 if it has none)."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
 def _tensor(x: Any, dtype: torch.dtype) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x.to(dtype=dtype)
@@ -164,7 +172,7 @@ def evaluate(model: nn.Module, x: Any, y: Any, *, loss_fn=None) -> tuple[float, 
     model : torch.nn.Module
         Maps inputs to class logits.
     x : ndarray or torch.Tensor
-        Inputs (converted to float32).
+        Inputs (converted to the floating type of the model's parameters).
     y : ndarray or torch.Tensor of shape (n,)
         Integer labels (converted to int64).
     loss_fn : callable, optional
@@ -197,7 +205,7 @@ def evaluate(model: nn.Module, x: Any, y: Any, *, loss_fn=None) -> tuple[float, 
     f = "evaluate"
     V.check(isinstance(model, nn.Module), f, "model", "a torch.nn.Module", model)
     loss_fn = _loss_fn(f, loss_fn)
-    xt, yt = _tensor(x, torch.float32), _tensor(y, torch.int64)
+    xt, yt = _tensor(x, _input_dtype(model)), _tensor(y, torch.int64)
     V.check(yt.ndim == 1 and len(yt) == len(xt), f, "y",
             f"a 1-D array with one label per row of x ({len(xt)})", tuple(yt.shape))
     return _evaluate(model, xt, yt, loss_fn)
@@ -353,7 +361,7 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *,
         model, data, optimizer, epochs, batch_size, scheduler, plateau, seed, progress)
     loss_fn = _loss_fn("train", loss_fn)
     start = time.perf_counter()
-    tensors = to_tensors(data)
+    tensors = to_tensors(data, dtype=_input_dtype(model))
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         record = _loop(model, tensors, optimizer, epochs, batch_size, scheduler, plateau,

@@ -273,3 +273,19 @@ BAD = [
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_float64_models_get_float64_inputs(small):
+    # the inputs follow the model's floating type: a float64 model trains in float64
+    model64 = logistic_regression(seed=3).double()
+    model32 = logistic_regression(seed=3)
+    hist64 = train(model64, small, torch.optim.SGD(model64.parameters(), lr=0.1), epochs=2,
+                   batch_size=64)
+    hist32 = train(model32, small, torch.optim.SGD(model32.parameters(), lr=0.1), epochs=2,
+                   batch_size=64)
+    assert next(model64.parameters()).dtype == torch.float64
+    np.testing.assert_allclose(hist64.loss, hist32.loss, rtol=1e-5)
+    assert not np.array_equal(hist64.loss, hist32.loss)  # but computed in float64
+    loss64, _ = evaluate(model64, small.x_test, small.y_test)
+    loss32, _ = evaluate(model32, small.x_test, small.y_test)
+    assert loss64 == pytest.approx(loss32, rel=1e-5)
