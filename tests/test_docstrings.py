@@ -10,12 +10,13 @@ import pytest
 
 import lrlib
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(lrlib.__path__, "lrlib.")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(lrlib.__path__, "lrlib.")
                  if not m.name.split(".")[-1].startswith("_"))
 
 
 def test_every_module_is_covered():
-    for name in ["schedules", "plateau", "torch_bridge"]:
+    for name in ["schedules", "plateau", "torch_bridge", "optim", "finder", "checks",
+                 "coursework"]:
         assert f"lrlib.{name}" in MODULES
 
 
