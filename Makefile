@@ -10,6 +10,9 @@ JB     := $(VENV)/bin/jupyter-book
 # Notebook kernels are started by name ("python3"); with the venv first on PATH they
 # run the venv's python, whatever the caller's shell has activated.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# PyTorch's call-order warning is an error in every notebook kernel (chapter 6 shows it
+# once, on purpose, inside warnings.catch_warnings); conftest.py does the same for pytest.
+export PYTHONWARNINGS := error:Detected call of `lr_scheduler.step()`:UserWarning
 # Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
 export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
 

@@ -550,11 +550,12 @@ class cosine_restarts(Schedule):
 
     Matches ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`` stepped with
     ``scheduler.step()``. The period is found with exact integer arithmetic, so the
-    restart boundaries are never misplaced (torch's deprecated ``step(epoch)`` path,
-    which uses a floating-point logarithm, misplaces some, e.g. ``T_0=1, T_mult=3`` at
-    step 121). ``eta_min`` is approached but never used exactly: at the end of a period
-    the rate jumps back to ``lr``. Keras's ``CosineDecayRestarts`` differs (float
-    ``t_mul``, default 2; an amplitude decay ``m_mul``; ``alpha`` relative).
+    restart boundaries are never misplaced (torch's ``step(epoch)`` path, which its
+    docstring suggests for fractional epochs and which uses a floating-point logarithm,
+    misplaces some, e.g. ``T_0=1, T_mult=3`` at step 121). ``eta_min`` is approached but
+    never used exactly: at the end of a period the rate jumps back to ``lr``. Keras's
+    ``CosineDecayRestarts`` differs (float ``t_mul``, default 2; an amplitude decay
+    ``m_mul``; ``alpha`` relative).
 
     References
     ----------

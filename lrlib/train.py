@@ -270,6 +270,9 @@ def _check_args(model, data, optimizer, epochs, batch_size, scheduler, plateau, 
         V.check(scheduler.optimizer is optimizer, f, "scheduler",
                 "a scheduler built on the same optimizer", scheduler)
     _check_plateau(f, plateau, optimizer)
+    V.check(scheduler is None or plateau is None, f, "plateau",
+            "None when a per-batch scheduler is given (the scheduler would overwrite the "
+            "plateau's reductions at the next batch)", plateau)
     seed = V.integer(f, "seed", seed, low=0)
     progress = V.boolean(f, "progress", progress)
     return epochs, batch_size, seed, progress

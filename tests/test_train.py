@@ -259,6 +259,11 @@ BAD = [
      "train: plateau must be a ReduceLROnPlateau built on the same optimizer"),
     (call_train(plateau="min"), "train: plateau must be None, a torch ReduceLROnPlateau or"),
     (call_train(loss_fn="ce"), "train: loss_fn must be None or a callable"),
+    (lambda: (lambda opt: train(NET, TINY, opt, epochs=1, batch_size=4,
+                                scheduler=ScheduleLR(opt, S.constant(lr=0.1)),
+                                plateau=torch.optim.lr_scheduler.ReduceLROnPlateau(opt)))(
+        torch.optim.SGD(NET.parameters(), lr=0.1)),
+     "train: plateau must be None when a per-batch scheduler is given"),
     (lambda: evaluate("model", TINY.x_test, TINY.y_test), "evaluate: model must be"),
     (lambda: evaluate(NET, TINY.x_test, TINY.y_train), r"evaluate: y must be a 1-D array "
      r"with one label per row of x \(2\)"),
