@@ -754,7 +754,7 @@ class one_cycle(Schedule):
         *starting* rate, not to ``max_lr``); > 0.
     three_phase : bool, default=False
         If True: rise, fall back to the starting rate symmetrically, then anneal to the
-        final rate (fastai's original shape).
+        final rate (the shape of Smith's original policy).
     base_momentum, max_momentum : float, default=0.85, 0.95
         Bounds of the momentum cycle (see :meth:`momentum`), in [0, 1),
         ``base_momentum <= max_momentum``.
@@ -773,8 +773,9 @@ class one_cycle(Schedule):
     The arguments must give every phase at least one step
     (``pct_start * total_steps > 1``; three-phase also needs the second phase to end
     before the last step); torch raises ``ZeroDivisionError`` or silently misbehaves
-    there. Defaults are PyTorch's; fastai's ``fit_one_cycle`` uses ``pct_start=0.25``,
-    ``div_factor=25``, ``final_div_factor=1e5`` and momenta 0.85-0.95.
+    there. Defaults are PyTorch's. fastai's ``fit_one_cycle`` uses ``pct_start=0.25``,
+    ``div=25`` and ``div_final=1e5``, but divides the *peak* by ``div_final``; in these
+    arguments that is ``div_factor=25, final_div_factor=4000``, with momenta 0.85-0.95.
 
     References
     ----------

@@ -13,7 +13,7 @@ In a notebook::
     from lrlib import checks
     checks.ch01.gradient_descent(my_gradient_descent)
 
-The shared machinery is in :mod:`lrlib.checks._core`.
+The shared machinery is in ``lrlib.checks._core``.
 """
 
 from __future__ import annotations
