@@ -19,7 +19,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from lrlib import _validation as V
 from lrlib.schedules import Schedule
 
-__all__ = ["ScheduleLR"]
+__all__ = ["ScheduleLR", "scheduler_values"]
 
 _NAME = "ScheduleLR"
 _CHUNK = 4096  # steps evaluated at once and kept, so that step() costs a list lookup
@@ -174,3 +174,66 @@ class ScheduleLR(LRScheduler):
             else:
                 group["lr"] = lr
         self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
+
+
+def scheduler_values(scheduler: Any, num_steps: int, *, lr: float = 0.1,
+                     momentum: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The rate (and momentum) each of ``num_steps`` updates uses under a torch scheduler.
+
+    Parameters
+    ----------
+    scheduler : torch.optim.lr_scheduler.LRScheduler or callable
+        A scheduler, stepped from its current state; or a factory
+        ``make(optimizer) -> scheduler``, which is given a fresh SGD optimizer over one
+        dummy parameter, with ``lr`` and ``momentum``.
+    num_steps : int
+        Number of updates to record, >= 0.
+    lr, momentum : float, default=0.1, 0.0
+        The settings of the dummy optimizer a factory receives.
+
+    Returns
+    -------
+    lrs, momenta : ndarray of shape (num_steps,)
+        ``param_groups[0]``'s rate and momentum (Adam's ``beta1``; NaN if the optimizer
+        has neither) seen by each update.
+
+    Notes
+    -----
+    Each step reads the values, then calls ``optimizer.step()`` and
+    ``scheduler.step()``, in that order: the loop of a correct training run, so update
+    ``t`` sees what lrlib's schedules call ``schedule(t)``. No gradient exists, so the
+    dummy parameter never moves.
+
+    Examples
+    --------
+    >>> from torch.optim.lr_scheduler import StepLR
+    >>> from lrlib.torch_bridge import scheduler_values
+    >>> lrs, _ = scheduler_values(lambda opt: StepLR(opt, step_size=2, gamma=0.5), 5, lr=1.0)
+    >>> print(lrs.tolist())
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    num_steps = V.integer("scheduler_values", "num_steps", num_steps, low=0)
+    if not isinstance(scheduler, LRScheduler):
+        if not callable(scheduler):
+            V.fail("scheduler_values", "scheduler", "a torch LRScheduler or a factory "
+                   "make(optimizer) -> scheduler", scheduler)
+        lr = V.nonnegative("scheduler_values", "lr", lr)
+        momentum = V.nonnegative("scheduler_values", "momentum", momentum)
+        dummy = torch.nn.Parameter(torch.zeros(1))
+        scheduler = scheduler(torch.optim.SGD([dummy], lr=lr, momentum=momentum))
+        if not isinstance(scheduler, LRScheduler):
+            V.fail("scheduler_values", "scheduler", "a factory that returns a torch "
+                   "LRScheduler", scheduler)
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        V.fail("scheduler_values", "scheduler", "a scheduler whose step() takes no metric "
+               "(ReduceLROnPlateau needs one per step)", scheduler)
+    optimizer = scheduler.optimizer
+    lrs, momenta = np.empty(num_steps), np.empty(num_steps)
+    for t in range(num_steps):
+        group = optimizer.param_groups[0]
+        lrs[t] = float(group["lr"])
+        momenta[t] = (float(group["betas"][0]) if "betas" in group
+                      else float(group.get("momentum", float("nan"))))
+        optimizer.step()
+        scheduler.step()
+    return lrs, momenta

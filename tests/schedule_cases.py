@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch.optim import lr_scheduler as L
 
 from lrlib import schedules as S
+from lrlib.torch_bridge import scheduler_values
 
 N = 400  # steps per comparison (the acceptance bar is >= 300)
 
@@ -180,12 +180,4 @@ def torch_rates(factory, lr, n, *, optimizer="sgd"):
         opt = torch.optim.SGD([p], lr=lr, momentum=0.9)
     else:
         opt = torch.optim.Adam([p], lr=lr)
-    scheduler = factory(opt)
-    lrs, moms = np.empty(n), np.empty(n)
-    for t in range(n):
-        group = opt.param_groups[0]
-        lrs[t] = group["lr"]
-        moms[t] = group["betas"][0] if "betas" in group else group["momentum"]
-        opt.step()
-        scheduler.step()
-    return lrs, moms
+    return scheduler_values(factory(opt), n)

@@ -13,7 +13,7 @@ from schedule_cases import CASES, MOMENTUM_IDS, torch_rates
 from torch.optim.lr_scheduler import LRScheduler
 
 from lrlib import schedules as S
-from lrlib.torch_bridge import ScheduleLR
+from lrlib.torch_bridge import ScheduleLR, scheduler_values
 
 BY_ID = {c[0]: c for c in CASES}
 
@@ -161,3 +161,30 @@ BAD = [
 def test_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_scheduler_values_records_in_torch_order():
+    # by hand: StepLR(step_size=2, gamma=0.5) from 1.0 gives 1, 1, .5, .5, .25
+    lrs, moms = scheduler_values(
+        lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=2, gamma=0.5), 5, lr=1.0,
+        momentum=0.9)
+    assert lrs.tolist() == [1.0, 1.0, 0.5, 0.5, 0.25] and moms.tolist() == [0.9] * 5
+    opt = make_optimizer("adam", lr=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=10)
+    lrs, betas = scheduler_values(sched, 10)   # a scheduler instance, with Adam's beta1
+    np.testing.assert_array_equal(lrs, S.one_cycle(0.1, 10)(np.arange(10)))
+    np.testing.assert_array_equal(betas, S.one_cycle(0.1, 10).momentum(np.arange(10)))
+    adagrad = make_optimizer("adagrad")
+    _, none = scheduler_values(torch.optim.lr_scheduler.ConstantLR(adagrad, 1.0, 0), 3)
+    assert np.isnan(none).all()
+    with pytest.raises(ValueError, match="scheduler_values: scheduler must be a scheduler "
+                                         "whose step"):
+        scheduler_values(torch.optim.lr_scheduler.ReduceLROnPlateau(make_optimizer()), 3)
+    with pytest.raises(ValueError, match="scheduler_values: scheduler must be a torch "
+                                         "LRScheduler or a factory"):
+        scheduler_values(3, 3)
+    with pytest.raises(ValueError, match="scheduler_values: num_steps must be a non-neg"):
+        scheduler_values(lambda o: torch.optim.lr_scheduler.ConstantLR(o), -1)
+    with pytest.raises(ValueError, match="scheduler_values: scheduler must be a factory "
+                                         "that returns"):
+        scheduler_values(lambda o: None, 3)
