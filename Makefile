@@ -16,7 +16,7 @@ export PYTHONWARNINGS := error:Detected call of `lr_scheduler.step()`:UserWarnin
 # Keep the MNIST-1D cache inside the checkout, so runs share it and clean removes it.
 export LRLIB_CACHE ?= $(CURDIR)/_build/.lrlib-cache
 
-.PHONY: test book lab lint browser-test lrlib-tests notebooks bench bench-chapters clean
+.PHONY: test book lab lint browser-test lrlib-tests notebooks bench bench-chapters bench-grid clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench: $(STAMP)
 
 bench-chapters: $(STAMP)
 	$(PY) bench/bench_chapters.py
+
+# chapter 8's full comparison grid (minutes); rewrites bench/results/grid.json
+bench-grid: $(STAMP)
+	$(PY) bench/bench_grid.py
 
 clean:
 	rm -rf _build
