@@ -172,11 +172,21 @@ GOOD = {5: [0.63, 0.62, 0.63], 10: [0.68, 0.68, 0.66], 13: [0.67, 0.68, 0.70]}
 def test_milestone_reference_and_ties_pass(capsys):
     ch02.milestone_choice(lambda: (13, GOOD), epochs=15)
     out = capsys.readouterr().out
-    assert out.startswith("✓ Exercise 2.3 passed: milestone 13")
-    assert "5: 0.627 ± 0.005" in out
+    assert out.startswith("✓ Exercise 2.3 passed: milestone 13 is clearly ahead of 5, and "
+                          "tied with 10 within the seed spread")
+    assert "5: 0.627 ± 0.005" in out and "say so in your comment" in out
     # 10 is within one spread of 13: a tie, so choosing it passes too
     ch02.milestone_choice(lambda: (np.int64(10), {**GOOD, 10: np.array(GOOD[10])}),
                           epochs=15)
+    assert "milestone 10 is clearly ahead of 5, and tied with 13" in capsys.readouterr().out
+
+
+def test_milestone_clearly_best_names_every_alternative(capsys):
+    clear = {3: [0.50, 0.52, 0.51], 5: [0.60, 0.61, 0.60], 7: [0.66, 0.67, 0.66]}
+    ch02.milestone_choice(lambda: (7, clear), epochs=8)
+    out = capsys.readouterr().out
+    assert "milestone 7 is clearly ahead of 3 and 5 (3: 0.510" in out
+    assert "tied" not in out and "say so" not in out
 
 
 @pytest.mark.parametrize(("answer", "message"), [
@@ -195,8 +205,12 @@ def test_milestone_reference_and_ties_pass(capsys):
                                                  r"milestone at epoch 0"),
     (lambda: (10.0, GOOD), "should be an int epoch"),
     (lambda: (8, GOOD), r"you chose milestone 8 but measured only \[5, 10, 13\]"),
-    (lambda: (5, GOOD), r"milestone 5 has mean test accuracy 0\.6267, but milestone 13 "
+    (lambda: (5, GOOD), r"milestone 5 has mean accuracy 0\.6267, but milestone 13 "
                         r"has 0\.6833.*\nHint: your own measurement favours"),
+    # within one spread of a noisy best (13), but clearly behind a steady 10
+    (lambda: (5, {5: [0.66, 0.66, 0.67], 10: [0.69, 0.69, 0.70], 13: [0.64, 0.70, 0.76]}),
+     r"milestone 10 \(0\.6933 ± 0\.0047\) is ahead of your choice 5 \(0\.6633 ± 0\.0047\) "
+     r"by more than the two standard deviations added.*\nHint: your own measurement"),
     (lambda: (10, {"10": [0.6] * 3, 5: [0.5] * 3, 13: [0.7] * 3}), "should be an int number"),
 ])
 def test_milestone_mistakes_fail_with_their_hint(answer, message):

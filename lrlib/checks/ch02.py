@@ -10,7 +10,8 @@ Exercise 2.2 (implement)
     :func:`lrlib.schedules.exponential` and :func:`lrlib.schedules.inverse_time`.
 Exercise 2.3 (experiment)
     :func:`milestone_choice`: a step-decay milestone for MNIST-1D, chosen from a
-    measurement over several candidates and seeds.
+    measurement over several candidates and seeds; the message says which alternatives
+    the choice is clearly ahead of and which it is tied with.
 
 Each check calls the learner's function, compares the result with the reference on
 several inputs (including the edge a careless solution misses) and either prints one
@@ -268,7 +269,7 @@ MIN_SEEDS = 3
 
 def _accuracies(ex: str, milestone, values) -> np.ndarray:
     if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
-        fail(ex, f"results[{milestone!r}] should be a list of test accuracies (one per "
+        fail(ex, f"results[{milestone!r}] should be a list of accuracies (one per "
                  f"seed), got {fmt(values)}.")
     try:
         acc = np.asarray(values, dtype=float).ravel()
@@ -282,7 +283,7 @@ def _accuracies(ex: str, milestone, values) -> np.ndarray:
         fail(ex, f"results[{milestone!r}] contains a non-finite accuracy: {fmt(acc)}.")
     if np.any(acc > 1) and np.all(acc <= 100):
         fail(ex, f"results[{milestone!r}] = {fmt(acc)} looks like percentages.",
-             "report accuracies as fractions in [0, 1], as History.test_acc does.")
+             "report accuracies as fractions in [0, 1], as History.val_acc and test_acc do.")
     if np.any((acc < 0) | (acc > 1)):
         fail(ex, f"results[{milestone!r}] = {fmt(acc)}: accuracies must lie in [0, 1].")
     if acc.size > 1 and np.all(acc == acc[0]):
@@ -300,18 +301,21 @@ def milestone_choice(milestone_study: Callable[[], Any], *, epochs: int) -> None
     milestone_study : callable
         ``milestone_study()`` returns ``(milestone, results)``: the chosen milestone
         (an epoch) and a dict mapping each candidate milestone (an epoch in
-        ``1 .. epochs - 1``) to the final test accuracies of at least three seeds.
+        ``1 .. epochs - 1``) to the final (validation) accuracies of at least three
+        seeds.
     epochs : int
         The training budget in epochs.
 
     Notes
     -----
-    The choice passes if it is one of at least three measured candidates and its mean
+    The choice passes if it is one of at least three measured candidates, its mean
     accuracy is within one standard deviation (over seeds) of the best candidate's
-    mean: with a handful of seeds, closer than that is a tie, and a tie may be broken
-    by any stated reason. The check cannot re-run the training; it checks that the
-    numbers are a complete, plausible measurement and that the choice follows from
-    them.
+    mean, and no candidate is ahead of it beyond the seed spread (a gap of the means
+    larger than the two standard deviations added, the book's rule). A tie may be
+    broken by any stated reason; the message names the candidates the choice is
+    clearly ahead of and those it is tied with, so that the learner's comment can say
+    which. The check cannot re-run the training; it checks that the numbers are a
+    complete, plausible measurement and that the choice follows from them.
     """
     ex = "2.3"
     out = call(ex, milestone_study, what="milestone_study")
@@ -342,12 +346,39 @@ def milestone_choice(milestone_study: Callable[[], Any], *, epochs: int) -> None
         fail(ex, f"you chose milestone {choice} but measured only {sorted(acc)}.",
              "defend the choice with a measurement of that very milestone.")
     means = {m: float(a.mean()) for m, a in acc.items()}
+    stds = {m: float(a.std()) for m, a in acc.items()}
     best = max(means, key=means.get)
-    spread = float(acc[best].std())
-    if means[choice] < means[best] - spread:
-        fail(ex, f"milestone {choice} has mean test accuracy {means[choice]:.4f}, but "
+    favours = ("your own measurement favours another milestone: choose it, or measure "
+               "more seeds if you doubt it.")
+    if means[choice] < means[best] - stds[best]:
+        fail(ex, f"milestone {choice} has mean accuracy {means[choice]:.4f}, but "
                  f"milestone {best} has {means[best]:.4f} (spread over seeds "
-                 f"{spread:.4f}).", "your own measurement favours another milestone: "
-                                    "choose it, or measure more seeds if you doubt it.")
-    table = ", ".join(f"{m}: {means[m]:.3f} ± {acc[m].std():.3f}" for m in sorted(acc))
-    passed(ex, f"milestone {choice} is backed by the measurement ({table}).")
+                 f"{stds[best]:.4f}).", favours)
+    others = sorted(m for m in acc if m != choice)
+    gap = {m: means[choice] - means[m] for m in others}
+    summed = {m: stds[choice] + stds[m] for m in others}
+    ahead_of_choice = [m for m in others if -gap[m] > summed[m]]
+    if ahead_of_choice:
+        m = ahead_of_choice[-1]
+        fail(ex, f"milestone {m} ({means[m]:.4f} ± {stds[m]:.4f}) is ahead of your choice "
+                 f"{choice} ({means[choice]:.4f} ± {stds[choice]:.4f}) by more than the two "
+                 "standard deviations added.", favours)
+    table = ", ".join(f"{m}: {means[m]:.3f} ± {stds[m]:.3f}" for m in sorted(acc))
+    clearly = [m for m in others if gap[m] > summed[m]]
+    tied = [m for m in others if abs(gap[m]) <= summed[m]]
+    parts = []
+    if clearly:
+        parts.append(f"clearly ahead of {_listing(clearly)}")
+    if tied:
+        parts.append(f"tied with {_listing(tied)} within the seed spread")
+    message = f"milestone {choice} is {', and '.join(parts)} ({table})."
+    if tied:
+        message += (" The measurement does not settle a tie: say so in your comment, and "
+                    "what you would measure to break it.")
+    passed(ex, message)
+
+
+def _listing(items: list[int]) -> str:
+    """``[3]`` -> ``"3"``, ``[3, 5]`` -> ``"3 and 5"``, ``[3, 5, 7]`` -> ``"3, 5 and 7"``."""
+    words = [str(m) for m in items]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
