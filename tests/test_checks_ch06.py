@@ -68,11 +68,12 @@ def test_plateau_slips_are_all_different_answers():
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    ({"fires_at_patience": True}, r"epoch \(0 = epoch 1\) 3: expected the rate = 0.2, got "
-                                  r"0.1\.\nHint: .*patience \+ 1"),
-    ({"no_cooldown": True}, r"epoch \(0 = epoch 1\) 6: .*\nHint: after a drop, cooldown"),
+    ({"fires_at_patience": True}, r"epoch 4: expected the rate = 0.2, got 0.1\.\n"
+                                  r"Hint: .*patience \+ 1"),
+    ({"no_cooldown": True}, r"epoch 7: .*\nHint: after a drop, cooldown"),
     ({"no_threshold": True}, r"\nHint: with threshold = 0.01 in 'abs' mode"),
-    ({"relative": True}, r"\nHint: threshold_mode = 'abs'"),
+    ({"relative": True}, r"epoch 5: expected the rate = 0.1, got 0.2\.\nHint: the first drop "
+                          r"comes one epoch late: .*threshold_mode = 'abs'"),
     ({"no_min_lr": True}, r"expected the rate = 0.03, got 0.025\.\nHint: min_lr = 0.03"),
     ({"same_epoch": True}, r"\nHint: the metric of epoch k is known only after"),
     ({"mode": "min"}, r"\nHint: mode = 'max'"),
@@ -84,11 +85,29 @@ def test_plateau_typical_mistakes_get_their_hint(flags, message):
 
 
 @pytest.mark.parametrize(("answer", "message"), [
+    # every drop one epoch late: the first wrong epoch is 5, still at the old rate
+    ([0.2] * 5 + [0.1] * 5 + [0.05] * 4,
+     r"epoch 5: expected the rate = 0.1, got 0.2\.\nHint: the rate should already have "
+     r"dropped here: it drops after patience \+ 1 = 2 bad epochs in a row"),
+    # the second drop one epoch late
+    ([0.2] * 4 + [0.1] * 6 + [0.05] * 3 + [0.03],
+     r"epoch 10: expected the rate = 0.05, got 0.1\.\nHint: the rate should already"),
+    # the second drop one epoch early (the cooldown epoch counted as bad, by hand)
+    ([0.2] * 4 + [0.1] * 4 + [0.05] * 5 + [0.03],
+     r"epoch 9: expected the rate = 0.1, got 0.05\.\nHint: the rate drops too early here"),
+])
+def test_plateau_late_or_early_drops_get_a_hint_pointing_the_right_way(answer, message):
+    with pytest.raises(checks.CheckFailed, match=message):
+        ch06.plateau_by_hand(lambda: answer)
+
+
+@pytest.mark.parametrize(("answer", "message"), [
     (BY_HAND[1:], r"expected 14 rates .* got 13\.\nHint: epoch 1 trains at the starting"),
     ([*BY_HAND, 0.03], r"got 15\.\nHint: one rate per epoch"),
     ("0.2, 0.1", r"return a list of 14 rates"),
     ([0.2] * 13 + ["x"], r"return a list of 14 numbers"),
-    ([0.2] * 14, r"epoch \(0 = epoch 1\) 4: expected the rate = 0.1, got 0.2\."),
+    ([0.2] * 14, r"epoch 5: expected the rate = 0.1, got 0.2\.\nHint: the rate should "
+                  r"already have dropped here: .*patience \+ 1 = 2 bad epochs in a row"),
 ])
 def test_plateau_rejects_malformed_answers(answer, message):
     with pytest.raises(checks.CheckFailed, match=message):
@@ -238,6 +257,33 @@ def test_restart_study_verdicts():
         ch06.restart_study(study(verdict="cosine"))
     with pytest.raises(checks.CheckFailed, match=r"support the verdict 'cosine', not 'tie'"):
         ch06.restart_study(study(res=(0.61, 0.63, 0.62)))
+
+
+def test_restart_study_reference_run_is_a_tie(capsys):
+    """The notebook's worked solution says the reference runs come out tied: they do."""
+    from torch.optim.lr_scheduler import CosineAnnealingLR, CosineAnnealingWarmRestarts
+
+    from lrlib.data import load_mnist1d, split_validation
+    from lrlib.models import mlp
+    from lrlib.train import train
+
+    torch.set_num_threads(1)
+    mnist = split_validation(load_mnist1d(), 500, seed=0)
+    makers = {"cosine": lambda o: CosineAnnealingLR(o, T_max=TOTAL),
+              "restarts": lambda o: CosineAnnealingWarmRestarts(o, T_0=CYCLE)}
+    results, rates = {}, {}
+    for name, make in makers.items():
+        results[name] = []
+        for seed in (0, 1, 2):
+            model = mlp(seed=seed)
+            opt = torch.optim.SGD(model.parameters(), lr=1.0)
+            hist = train(model, mnist, opt, epochs=12, batch_size=64, seed=seed,
+                         scheduler=make(opt))
+            results[name].append(hist.test_acc[-1])
+        rates[name] = hist.lr
+    assert ch06._verdict({k: np.array(v) for k, v in results.items()}) == "tie"
+    ch06.restart_study(lambda: (results, rates, "tie"))
+    assert capsys.readouterr().out.endswith(": tie.\n")
 
 
 def test_restart_study_stub_fails_with_not_written_yet():

@@ -111,7 +111,9 @@ _PLATEAU_SLIPS = (
      "with threshold = 0.01 in 'abs' mode an accuracy must beat the best by MORE than "
      "0.01 to count as an improvement (0.608 does not improve on 0.60)."),
     ({"relative": True},
-     "threshold_mode = 'abs': the bar is best + 0.01, not best * (1 + 0.01)."),
+     "the first drop comes one epoch late: epochs 3 and 4 are already two bad epochs in a "
+     "row, because with threshold_mode = 'abs' the bar after 0.60 is best + 0.01 = 0.61, "
+     "not best * (1 + 0.01) = 0.606, so 0.608 is no improvement."),
     ({"no_min_lr": True},
      "min_lr = 0.03 is a floor: a drop from 0.05 gives max(0.05 * 0.5, 0.03) = 0.03."),
     ({"same_epoch": True},
@@ -141,10 +143,11 @@ def plateau_by_hand(func: Callable[[], Any]) -> None:
     Raises
     ------
     CheckFailed
-        At the first wrong epoch, with a hint when the whole answer matches a typical
-        slip: firing one epoch early (Keras's ``>=``), forgetting the cooldown, the
-        threshold or ``min_lr``, a relative threshold, the new rate applied one epoch
-        too soon, or the wrong mode.
+        At the first wrong epoch (counted from 1), with a hint when the whole answer
+        matches a typical slip: firing one epoch early (Keras's ``>=``), forgetting the
+        cooldown, the threshold or ``min_lr``, a relative threshold, the new rate
+        applied one epoch too soon, or the wrong mode. Otherwise the hint says whether
+        the rate drops too late (or never) or too early at that epoch.
     """
     ex = "6.1"
     expected = _plateau_reference()
@@ -171,15 +174,23 @@ def plateau_by_hand(func: Callable[[], Any]) -> None:
             slip = text
             break
 
-    def hint(i: int, g: float, e: float) -> str | None:
-        if slip:
-            return slip
-        if math.isclose(g, expected[i - 1], rel_tol=1e-6) and i > 0:
-            return "the rate changes one epoch later than that."
-        return None
-
-    rates = sequence(ex, "the rate", arr, expected, rtol=1e-6, atol=1e-12,
-                     index_name="epoch (0 = epoch 1)", hint=hint)
+    bad = ~np.isclose(arr, expected, rtol=1e-6, atol=1e-12)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])           # 0-based; reported as epoch i + 1
+        g, e = float(arr[i]), float(expected[i])
+        hint = slip
+        if hint is None and i > 0 and math.isclose(g, expected[i - 1], rel_tol=1e-6) \
+                and e < expected[i - 1]:
+            hint = ("the rate should already have dropped here: it drops after patience + 1 "
+                    "= 2 bad epochs in a row (an accuracy that does not beat the best by more "
+                    "than the threshold is bad; a cooldown epoch is not counted), and the "
+                    "new rate is used from the very next epoch.")
+        elif hint is None and g < e:
+            hint = ("the rate drops too early here: it needs patience + 1 = 2 bad epochs in "
+                    "a row (a cooldown epoch is not counted), and a drop triggered by the "
+                    "accuracy of epoch k changes the rate of epoch k + 1, not of epoch k.")
+        fail(ex, f"epoch {i + 1}: expected the rate = {fmt(e)}, got {fmt(g)}.", hint)
+    rates = arr
     drops = _drops(rates)
     path = " -> ".join(fmt(v) for v in [expected[0], *expected[np.array(drops)]])
     passed(ex, f"the rate drops after epochs {', '.join(map(str, drops[:-1]))} and "
