@@ -199,7 +199,7 @@ def test_rmsprop_error_in_a_later_step_is_located():
 
 
 def final_cost(beta2, seed, lr=0.05, sigma=2.0, num_steps=500, last=100):
-    """The notebook's given function, copied from the statement of the exercise."""
+    """The protocol of the exercise, written out again independently of the module."""
     ravine = Ravine()
     noise = np.random.default_rng(seed)
     x = np.array([-4.0, 1.0])
@@ -216,9 +216,23 @@ def sweep_reference(beta2_values, seeds):
     return table.mean(axis=1), table.std(axis=1)
 
 
-def test_notebook_protocol_is_the_reference():
+def test_protocol_is_the_reference():
     for beta2, seed in [(0.5, 0), (0.999, 3)]:
         assert final_cost(beta2, seed) == ch03.noisy_final_cost(beta2, seed)
+    # the shorter runs of the worked solution
+    assert final_cost(0.9, 1, num_steps=100, last=20) == ch03.noisy_final_cost(
+        0.9, 1, num_steps=100, last=20)
+
+
+def test_protocol_uses_the_same_noise_for_every_beta2():
+    a, b = (ch03.noisy_final_cost(beta2, 4, num_steps=1, last=1) for beta2 in (0.5, 0.999))
+    assert a == pytest.approx(b, rel=1e-12)  # the first Adam step does not depend on beta2
+
+
+@pytest.mark.parametrize("last", [0, 11])
+def test_protocol_rejects_a_window_outside_the_run(last):
+    with pytest.raises(ValueError, match="last must be between 1 and num_steps"):
+        ch03.noisy_final_cost(0.9, 0, num_steps=10, last=last)
 
 
 def test_beta2_sweep_reference_passes(capsys):
