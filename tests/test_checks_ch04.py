@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import functools
 import math
 
 import numpy as np
@@ -201,15 +202,90 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
+@functools.lru_cache(maxsize=16)
+def cached_range_test(batch_size, seed):
+    return reference_range_test(batch_size, seed)
+
+
+def suggestion(result, key):
+    return float(result.smoothed.min()) if key == "lowest loss" else result.suggestions[key]
+
+
+def reference_medians(batch_size):
+    results = [cached_range_test(batch_size, seed) for seed in (0, 1, 2)]
+    return {key: float(np.median([suggestion(r, key) for r in results]))
+            for key in ("minimum/10", "valley", "lowest loss")}
+
+
 def test_range_test_reference_passes(capsys):
-    ch04.range_test_batch_size(reference_range_test)
+    ch04.range_test_batch_size(reference_range_test, reference_medians)
     out = capsys.readouterr().out
-    assert out.startswith("✓ Exercise 4.3 passed") and "batch 16" in out and "batch 256" in out
+    assert out.startswith("✓ Exercise 4.3 passed")
+    assert "from batch 16 to 256 the median suggestions grow and the lowest loss falls" in out
+
+
+def test_range_test_reference_medians_move_with_the_batch_size():
+    # the findings the check confirms must hold for the reference itself
+    medians = [reference_medians(size) for size in (16, 64, 256)]
+    for rule in ("minimum/10", "valley"):
+        assert medians[0][rule] < medians[1][rule] < medians[2][rule]
+    assert medians[0]["lowest loss"] > medians[1]["lowest loss"] > medians[2]["lowest loss"]
 
 
 def test_range_test_stub_fails_with_not_written_yet():
     with pytest.raises(checks.CheckFailed, match="range_test_for_batch_size is not written yet"):
-        ch04.range_test_batch_size(todo)
+        ch04.range_test_batch_size(todo, todo)
+
+
+def test_range_test_medians_stub_fails_with_not_written_yet():
+    with pytest.raises(checks.CheckFailed, match="median_suggestions is not written yet"):
+        ch04.range_test_batch_size(reference_range_test, todo)
+
+
+def medians_with(statistic, value=suggestion, seeds=(0, 1, 2), size_used=None,
+                 keys=("minimum/10", "valley", "lowest loss")):
+    def medians(batch_size):
+        results = [cached_range_test(size_used or batch_size, seed) for seed in seeds]
+        return {key: float(statistic([value(r, name) for r in results]))
+                for key, name in zip(keys, ("minimum/10", "valley", "lowest loss"), strict=True)}
+    return medians
+
+
+def rate_at_minimum(result, key):
+    return result.best_lr if key == "minimum/10" else suggestion(result, key)
+
+
+def raw_lowest_loss(result, key):
+    return float(np.min(result.losses)) if key == "lowest loss" else suggestion(result, key)
+
+
+@pytest.mark.parametrize(("medians", "message"), [
+    (medians_with(np.mean), r"median_suggestions\(16\)\['minimum/10'\] = .*\n"
+                            r"Hint: that is the mean over the seeds"),
+    (medians_with(np.median, seeds=(0,)), r"median_suggestions\(256\)\['minimum/10'\] = .*\n"
+                                          r"Hint: that is the value of seed 0 alone"),
+    (medians_with(np.median, keys=("valley", "minimum/10", "lowest loss")),
+     r"median_suggestions\(16\)\['minimum/10'\] = .*\nHint: that is the median of the "
+     r"'valley' rule"),
+    (medians_with(np.median, value=rate_at_minimum),
+     r"median_suggestions\(16\)\['minimum/10'\] = .*\nHint: that is the rate at the minimum"),
+    (medians_with(np.median, value=raw_lowest_loss),
+     r"median_suggestions\(16\)\['lowest loss'\] = .*\nHint: that is the lowest raw minibatch"),
+    (medians_with(np.median, size_used=64),
+     r"the median minimum/10 suggestion should grow with the batch size \(16, 256\): "
+     r"expected .*, got .*\nHint: pass batch_size on to range_test_for_batch_size"),
+    (lambda batch_size: {**reference_medians(batch_size), "lowest loss": 2.0},
+     r"the median lowest smoothed loss should fall with the batch size \(16, 256\): "
+     r"expected .*, got \[2, 2\]\.\nHint: pass batch_size on"),
+    (lambda batch_size: [0.03, 0.02], r"median_suggestions\(16\): expected a dict with the "
+                                      r"keys 'minimum/10', 'valley', 'lowest loss'"),
+    (lambda batch_size: {"minimum/10": 0.03, "valley": 0.02}, r"expected a dict with the keys"),
+    (lambda batch_size: {"minimum/10": "0.03", "valley": 0.02, "lowest loss": 2.0},
+     r"median_suggestions\(16\)\['minimum/10'\] should be a number"),
+])
+def test_range_test_medians_typical_mistakes_get_their_hint(medians, message):
+    with pytest.raises(checks.CheckFailed, match=message):
+        ch04.range_test_batch_size(reference_range_test, medians)
 
 
 def ignores_batch_size(batch_size, seed):
@@ -258,7 +334,7 @@ def unshuffled(batch_size, seed):
 ])
 def test_range_test_typical_mistakes_get_their_hint(func, message):
     with pytest.raises(checks.CheckFailed, match=message):
-        ch04.range_test_batch_size(func)
+        ch04.range_test_batch_size(func, reference_medians)
 
 
 def test_triangular_unrecognised_mistake_gets_the_recipe():

@@ -10,7 +10,9 @@ and what came back, with a hint at the usual mistake.
 * :func:`triangular` (Exercise 4.2, implement): the triangular policy as a function of
   the iteration, with an optional asymmetric descent (``step_size_down``).
 * :func:`range_test_batch_size` (Exercise 4.3, experiment): an LR range test of the
-  MNIST-1D MLP for a given batch size, following the recipe of the exercise.
+  MNIST-1D MLP for a given batch size, following the recipe of the exercise, and the
+  medians over three seeds of two suggestions, which must grow with the batch size, and
+  of the lowest smoothed loss, which must fall.
 
 The reference values come from :func:`lrlib.schedules.cyclic` and
 :func:`lrlib.finder.lr_range_test_torch`, never typed in.
@@ -37,6 +39,8 @@ Examples
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -242,8 +246,13 @@ RANGE_TEST_RECIPE = {"start_lr": 1e-3, "end_lr": 10.0, "num_iter": 200, "momentu
 """The settings of Exercise 4.3: the sweep and SGD's momentum."""
 
 _RANGE_CASES = ((16, 0), (256, 1))  # (batch_size, seed)
+_MEDIAN_SIZES = (16, 256)
+_MEDIAN_SEEDS = (0, 1, 2)
+_MEDIAN_RULES = ("minimum/10", "valley")
+_MEDIAN_KEYS = (*_MEDIAN_RULES, "lowest loss")
 
 
+@functools.lru_cache(maxsize=16)
 def _reference_range_test(batch_size: int, seed: int):
     import torch
 
@@ -269,19 +278,94 @@ def _reference_range_test(batch_size: int, seed: int):
     return result, first_losses
 
 
-def range_test_batch_size(func: Callable[..., Any]) -> None:
-    r"""Check Exercise 4.3: ``range_test_for_batch_size(batch_size, seed)``.
+def _value(result, key: str) -> float:
+    return float(result.smoothed.min()) if key == "lowest loss" else result.suggestions[key]
+
+
+def _reference_medians(batch_size: int) -> tuple[dict[str, float], dict[str, list]]:
+    """The medians over the seeds, and the values typical slips give, with their hints."""
+    results = [_reference_range_test(batch_size, seed)[0] for seed in _MEDIAN_SEEDS]
+    medians = {key: float(np.median([_value(r, key) for r in results])) for key in _MEDIAN_KEYS}
+    slips: dict[str, list[tuple[float, str]]] = {}
+    for key in _MEDIAN_KEYS:
+        values = [_value(r, key) for r in results]
+        slips[key] = [
+            (float(np.mean(values)), "that is the mean over the seeds: take the median "
+                                     "(np.median)."),
+            (float(values[0]), "that is the value of seed 0 alone: run seeds 0, 1 and 2 "
+                               "and take the median of the three."),
+        ]
+        if key in _MEDIAN_RULES:
+            other = next(r for r in _MEDIAN_RULES if r != key)
+            slips[key].append((medians[other], f"that is the median of the {other!r} rule: "
+                                               "the two keys are swapped."))
+        if key == "minimum/10":
+            slips[key].append((float(np.median([r.best_lr for r in results])),
+                               "that is the rate at the minimum itself; the rule takes a "
+                               "tenth of it: read result.suggestions['minimum/10']."))
+        if key == "lowest loss":
+            slips[key].append((float(np.median([np.min(r.losses) for r in results])),
+                               "that is the lowest raw minibatch loss: take the minimum of "
+                               "the smoothed curve, result.smoothed.min()."))
+    return medians, slips
+
+
+def _check_medians(ex: str, medians_func: Callable[..., Any]) -> dict[int, dict[str, float]]:
+    """Call ``median_suggestions`` for each batch size; check the trend, then the values."""
+    keys = ", ".join(repr(k) for k in _MEDIAN_KEYS)
+    got: dict[int, dict[str, float]] = {}
+    for size in _MEDIAN_SIZES:
+        answer = call(ex, medians_func, size, what="median_suggestions")
+        if not isinstance(answer, dict) or not all(key in answer for key in _MEDIAN_KEYS):
+            fail(ex, f"median_suggestions({size}): expected a dict with the keys {keys}, got "
+                     f"{fmt(answer)}.",
+                 "return {key: median, ...}: the two rules with the keys of "
+                 "result.suggestions, and 'lowest loss'.")
+        got[size] = {key: number(ex, f"median_suggestions({size})[{key!r}]", answer[key])
+                     for key in _MEDIAN_KEYS}
+    reference = {size: _reference_medians(size) for size in _MEDIAN_SIZES}
+    sizes = ", ".join(map(str, _MEDIAN_SIZES))
+    for key in _MEDIAN_KEYS:  # the experiment: how do they move with the batch size?
+        values = [got[size][key] for size in _MEDIAN_SIZES]
+        rising = key in _MEDIAN_RULES
+        if not all(a < b if rising else a > b for a, b in itertools.pairwise(values)):
+            expected = [reference[size][0][key] for size in _MEDIAN_SIZES]
+            what = (f"the median {key} suggestion should grow" if rising
+                    else "the median lowest smoothed loss should fall")
+            fail(ex, f"{what} with the batch size ({sizes}): expected "
+                     f"{fmt(np.array(expected))}, got {fmt(np.array(values))}.",
+                 "pass batch_size on to range_test_for_batch_size, and take the median over "
+                 "seeds 0, 1 and 2.")
+    for size in _MEDIAN_SIZES:
+        medians, slips = reference[size]
+        for key in _MEDIAN_KEYS:
+            value, ref = got[size][key], medians[key]
+            hint = next((h for v, h in slips[key] if not _near(v, ref) and _near(value, v)),
+                        "run range_test_for_batch_size(batch_size, seed) for seeds 0, 1 and "
+                        "2 and take np.median over them of result.suggestions[rule] (and of "
+                        "result.smoothed.min() for 'lowest loss').")
+            close(ex, f"median_suggestions({size})[{key!r}]", value, ref, rtol=1e-5,
+                  hint=hint)
+    return got
+
+
+def range_test_batch_size(func: Callable[..., Any], medians_func: Callable[..., Any]) -> None:
+    r"""Check Exercise 4.3: ``range_test_for_batch_size`` and ``median_suggestions``.
 
     Parameters
     ----------
     func : callable
-        The learner's function. It returns the
+        The learner's ``range_test_for_batch_size(batch_size, seed)``. It returns the
         :class:`~lrlib.finder.RangeTestResult` of ``lr_range_test_torch`` on
         ``mlp(seed=seed)`` with ``torch.optim.SGD(..., momentum=0.9)``, the
         cross-entropy loss, and the MNIST-1D training set in minibatches of
         ``batch_size`` from ``lrlib.data.batches`` shuffled once by
         ``torch.Generator().manual_seed(seed)``; the sweep of
         :data:`RANGE_TEST_RECIPE` (1e-3 to 10 in 200 iterations).
+    medians_func : callable
+        The learner's ``median_suggestions(batch_size)``: a dict with the median over
+        seeds 0, 1 and 2 of the ``"minimum/10"`` and the ``"valley"`` suggestion and of
+        the lowest smoothed loss (``"lowest loss"``).
 
     Raises
     ------
@@ -289,14 +373,18 @@ def range_test_batch_size(func: Callable[..., Any]) -> None:
         For a result that is not a range test, a different sweep, a different first
         minibatch loss (model, batch order or batch size differ; ignoring
         ``batch_size`` is recognised), a different later loss (the optimizer differs)
-        or suggestions that differ from the reference run.
+        or suggestions that differ from the reference run; then, for batch sizes 16
+        and 256, for medians that are not a dict of the three keys, suggestions that do
+        not grow with the batch size or a lowest loss that does not fall (the findings
+        of the experiment), or values that differ from the reference (the mean instead
+        of the median, seed 0 alone, swapped rules, the rate at the minimum and the raw
+        loss are recognised).
     """
     from lrlib.finder import RangeTestResult, sweep_rates
 
     ex = "4.3"
     recipe = RANGE_TEST_RECIPE
     rates = sweep_rates(recipe["start_lr"], recipe["end_lr"], recipe["num_iter"])
-    summary = []
     for batch_size, seed in _RANGE_CASES:
         label = f"batch_size={batch_size}, seed={seed}"
         got = call(ex, func, batch_size, seed, what="range_test_for_batch_size")
@@ -337,5 +425,10 @@ def range_test_batch_size(func: Callable[..., Any]) -> None:
             close(ex, f"the {rule} suggestion for {label}", got.suggestions[rule],
                   ref.suggestions[rule], rtol=1e-5,
                   hint="read the suggestion from the result: result.suggestions[rule].")
-        summary.append(f"batch {batch_size}: minimum/10 = {ref.suggestions['minimum/10']:.3g}")
-    passed(ex, "the range tests match the reference (" + "; ".join(summary) + ").")
+    medians = _check_medians(ex, medians_func)
+    trend = "; ".join(f"{key} " + " -> ".join(f"{medians[size][key]:.3g}"
+                                              for size in _MEDIAN_SIZES)
+                      for key in _MEDIAN_KEYS)
+    passed(ex, "the range tests match the reference; from batch "
+               f"{' to '.join(map(str, _MEDIAN_SIZES))} the median suggestions grow and the "
+               f"lowest loss falls ({trend}).")
