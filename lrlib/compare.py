@@ -23,13 +23,20 @@ without a re-run of the bench is detected):
   decay, cosine, cosine with warm restarts, cyclic (triangular), linear warm-up +
   cosine, ReduceLROnPlateau and one-cycle; their shapes are tied to :math:`T` by
   :func:`make_schedule`. The swept rate is the peak rate of every method.
-* **rate**: a bracket sweep on a factor-2 grid around the family's centre, one seed,
+* **rate**: a bracket sweep on a factor-2 grid around the family's centre, seed 0,
   scored by the final validation accuracy (:func:`next_sweep_rate`,
   :func:`choose_rate`).
-* **report**: three seeds at the chosen rate (the sweep's seed-0 run is one of them):
-  final test accuracy, epochs to a target accuracy (90% of the published baseline),
-  the change of the final test accuracy at half and at twice the chosen rate
-  (sensitivity, seed 0), and wall time.
+* **report**: three fresh seeds (1, 2, 3; not the sweep's seed 0, whose run at the
+  chosen rate was selected for being good) at the chosen rate: final test accuracy,
+  epochs to a target accuracy (90% of the published baseline) and wall time.
+* **sensitivity**: the change of the final test accuracy of seed 1 at half and at
+  twice the chosen rate (a seed that played no part in choosing the rate).
+* **controls** (:func:`run_control`): extra runs at fixed rates, every reported seed,
+  that separate the effect of a method from the effect of its sweep: cosine and linear
+  warm-up + cosine for the CNN with AdamW at the same three rates.
+* **ties** (analysis, not stored): two means differ when the gap exceeds
+  :data:`TIE_Z` standard errors of their difference (:func:`tie_margin`,
+  :func:`top_group`).
 
 References
 ----------
@@ -60,6 +67,7 @@ __all__ = [
     "PROTOCOL",
     "PUBLISHED",
     "RESULTS_PATH",
+    "TIE_Z",
     "FunctionSchedule",
     "build_optimizer",
     "choose_rate",
@@ -74,7 +82,10 @@ __all__ = [
     "run_baseline",
     "run_cell",
     "run_config",
+    "run_control",
     "sweep",
+    "tie_margin",
+    "top_group",
     "total_steps",
     "train_cell",
 ]
@@ -82,10 +93,14 @@ __all__ = [
 #: Published MNIST-1D test accuracies (Greydanus, 2020).
 PUBLISHED = {"logistic_regression": 0.32, "mlp": 0.68, "cnn": 0.94}
 
+#: The two models of the grid (:mod:`lrlib.models`).
 MODELS = ("mlp", "cnn")
+#: The two optimizer families (:func:`build_optimizer`).
 OPTIMIZERS = ("sgd", "adamw")
+#: The ten methods (schedules) of the grid, in the order of the results file.
 METHODS = ("fixed", "step", "exponential", "inverse_time", "cosine", "cosine_restarts",
            "cyclic", "warmup_cosine", "plateau", "one_cycle")
+#: The models of the published baselines (:func:`run_baseline`).
 BASELINE_MODELS = ("logistic_regression", "mlp", "cnn")
 
 #: Readable names of the methods, for tables and legends.
@@ -129,12 +144,18 @@ PROTOCOL: dict[str, Any] = {
     },
     "sweep": {"factor": 2.0, "start": [-1, 0, 1], "max_extra": 4, "seed": 0,
               "score": "final validation accuracy"},
-    "seeds": [0, 1, 2],
+    "seeds": [1, 2, 3],
+    "sensitivity": {"seed": 1, "factors": [0.5, 2.0]},
+    "controls": [{"model": "cnn", "optimizer": "adamw", "methods": ["cosine", "warmup_cosine"],
+                  "lrs": [0.008, 0.016, 0.032]}],
     "target_fraction": 0.9,
     "targets": {"mlp": 0.612, "cnn": 0.846},
     "baselines": {"optimizer": "adam", "lrs": [0.001, 0.01], "batch_size": 64, "epochs": 30,
                   "seeds": [0, 1, 2], "validation": False},
 }
+
+#: Standard errors of a difference of two means beyond which they differ (ties).
+TIE_Z = 2.0
 
 #: Where bench/bench_grid.py writes the full grid.
 RESULTS_PATH = Path(__file__).resolve().parents[1] / "bench" / "results" / "grid.json"
@@ -543,8 +564,10 @@ def next_sweep_rate(rates: Sequence[float], scores: Sequence[float], *,
 
     The sweep starts with ``num_start`` rates (3: half, one and twice the family's
     centre). While the best rate so far is the smallest (largest) one tried, it adds
-    the rate ``factor`` times smaller (larger), at most ``max_extra`` times, so that
-    the chosen rate ends with a measured neighbour on each side.
+    the rate ``factor`` times smaller (larger), at most ``max_extra`` times. So the
+    sweep ends at a local maximum of one seed's (noisy) validation curve, with a
+    measured neighbour on each side unless ``max_extra`` ran out; with another centre
+    it can end at another local maximum.
 
     Examples
     --------
@@ -585,10 +608,12 @@ def sweep(model: str, optimizer: str, method, *, run: Callable[..., dict] = run_
     Returns
     -------
     dict
-        ``cells``: the sweep's runs sorted by rate; ``chosen_lr``; and the
-        sensitivity: ``drop_half`` and ``drop_double``, the final test accuracy of
-        the chosen rate minus that at half and at twice the rate (None when that
-        neighbour was not measured).
+        ``cells``: the sweep's runs sorted by rate; ``chosen_lr``; and the sweep
+        seed's sensitivity: ``drop_half`` and ``drop_double``, the final test
+        accuracy of the chosen rate minus that at half and at twice the rate (None
+        when that neighbour was not measured). The chosen run was selected for its
+        score, so these drops lean high; :func:`run_config` also measures them on a
+        fresh seed.
     """
     cfg = PROTOCOL["sweep"]
     center = PROTOCOL["optimizers"][optimizer]["center_lr"]
@@ -624,33 +649,79 @@ def _describe(cell: Mapping[str, Any]) -> str:
             f"test={cell['final_test_acc']:.3f} ({cell['wall_time']:.1f} s)")
 
 
-def run_config(model: str, optimizer: str, method: str, *,
+def run_config(model: str, optimizer: str, method, *,
                run: Callable[..., dict] = run_cell,
-               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run one configuration: the sweep, then every protocol seed at the chosen rate.
+               progress: Callable[[str], None] | None = None,
+               sensitivity: bool = True) -> dict[str, Any]:
+    """Run one configuration: the sweep, the reported seeds and the sensitivity runs.
 
-    The sweep's run at the chosen rate (seed 0) is reused as the seed-0 run.
+    The sweep (seed 0) chooses the rate; the protocol's seeds (1, 2, 3) are then run
+    at the chosen rate, so the reported accuracies come from runs that played no part
+    in the choice. The sensitivity runs train the sensitivity seed (1) at half and at
+    twice the chosen rate; its run at the chosen rate is the reported one.
+
+    Parameters
+    ----------
+    model, optimizer, method
+        As in :func:`run_cell`.
+    run, progress
+        As in :func:`sweep`.
+    sensitivity : bool, default=True
+        False skips the two sensitivity runs (``sensitivity`` is then None).
 
     Returns
     -------
     dict
         ``model``, ``optimizer``, ``method``, ``sweep`` (see :func:`sweep`),
-        ``chosen_lr`` and ``runs`` (one cell per seed of the protocol).
+        ``chosen_lr``, ``runs`` (one cell per seed of the protocol) and
+        ``sensitivity`` (``seed`` and ``cells``: the runs at ``factors`` times the
+        chosen rate, in the order of ``PROTOCOL['sensitivity']['factors']``; None
+        if ``sensitivity`` is False).
     """
     found = sweep(model, optimizer, method, run=run, progress=progress)
     chosen = found["chosen_lr"]
-    sweep_seed = PROTOCOL["sweep"]["seed"]
-    reuse = next(c for c in found["cells"] if c["lr"] == chosen)
+
+    def one(lr: float, seed: int) -> dict:
+        cell = run(model, optimizer, method, lr, seed)
+        if progress is not None:
+            progress(_describe(cell))
+        return cell
+
+    runs = [one(chosen, seed) for seed in PROTOCOL["seeds"]]
+    cfg = PROTOCOL["sensitivity"]
+    sens = None
+    if V.boolean(f"{_F}.run_config", "sensitivity", sensitivity):
+        sens = {"seed": cfg["seed"],
+                "cells": [one(chosen * factor, cfg["seed"]) for factor in cfg["factors"]]}
+    return {"model": model, "optimizer": optimizer, "method": method, "sweep": found,
+            "chosen_lr": chosen, "runs": runs, "sensitivity": sens}
+
+
+def run_control(model: str, optimizer: str, method: str, lr: float, *,
+                run: Callable[..., dict] = run_cell,
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run a control: one method at a fixed rate (no sweep), every reported seed.
+
+    Returns
+    -------
+    dict
+        ``model``, ``optimizer``, ``method``, ``lr`` and ``runs`` (one cell per seed
+        of ``PROTOCOL['seeds']``).
+
+    Examples
+    --------
+    >>> from lrlib.compare import PROTOCOL
+    >>> [(c["model"], c["optimizer"], m, lr) for c in PROTOCOL["controls"]
+    ...  for m in c["methods"] for lr in c["lrs"]][:2]
+    [('cnn', 'adamw', 'cosine', 0.008), ('cnn', 'adamw', 'cosine', 0.016)]
+    """
     runs = []
     for seed in PROTOCOL["seeds"]:
-        if seed == sweep_seed:
-            runs.append(reuse)
-            continue
-        runs.append(run(model, optimizer, method, chosen, seed))
+        runs.append(run(model, optimizer, method, lr, seed))
         if progress is not None:
             progress(_describe(runs[-1]))
-    return {"model": model, "optimizer": optimizer, "method": method, "sweep": found,
-            "chosen_lr": chosen, "runs": runs}
+    return {"model": model, "optimizer": optimizer, "method": method, "lr": float(lr),
+            "runs": runs}
 
 
 def config_summary(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -664,25 +735,120 @@ def config_summary(config: Mapping[str, Any]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``acc_mean`` and ``acc_std`` (final test accuracy over seeds, population
-        standard deviation), ``acc`` (per seed), ``reached`` (seeds that reached the
-        target), ``epochs_to_target`` (mean over the seeds that reached it; None if
-        none did), ``drop_half``, ``drop_double``, ``wall_time`` (mean seconds per
-        run), ``lr`` (the chosen rate) and ``sweep_runs``.
+        ``acc_mean`` and ``acc_std`` (final test accuracy over the reported seeds,
+        population standard deviation), ``acc`` (per seed), ``reached`` (seeds that
+        reached the target), ``epochs`` (per seed, None where the target was not
+        reached), ``epochs_to_target`` (mean over the seeds that reached it; None if
+        none did), ``drop_half`` and ``drop_double`` (the sensitivity seed's final
+        test accuracy at the chosen rate minus that at half and at twice the rate;
+        None without sensitivity runs),
+        ``sweep_drop_half`` and ``sweep_drop_double`` (the same from the sweep's
+        seed-0 runs; None when that neighbour was not tried), ``sweep_acc`` (the
+        sweep's seed-0 final test accuracy at the chosen rate), ``wall_time`` (mean
+        seconds per reported run), ``lr`` (the chosen rate) and ``sweep_runs``.
     """
     acc = np.array([c["final_test_acc"] for c in config["runs"]], dtype=float)
     reach = [c["epochs_to_target"] for c in config["runs"]]
     hit = [r for r in reach if r is not None]
+    sens = config.get("sensitivity")
+    factors = PROTOCOL["sensitivity"]["factors"]
+    drops = [None] * len(factors)
+    if sens is not None:
+        base = next(c for c in config["runs"] if c["seed"] == sens["seed"])["final_test_acc"]
+        drops = [base - c["final_test_acc"] for c in sens["cells"]]
+    chosen = next(c for c in config["sweep"]["cells"] if c["lr"] == config["chosen_lr"])
     return {
         "model": config["model"], "optimizer": config["optimizer"],
         "method": config["method"], "lr": config["chosen_lr"],
         "acc": acc.tolist(), "acc_mean": float(acc.mean()), "acc_std": float(acc.std()),
-        "reached": len(hit), "epochs_to_target": float(np.mean(hit)) if hit else None,
-        "drop_half": config["sweep"]["drop_half"],
-        "drop_double": config["sweep"]["drop_double"],
+        "reached": len(hit), "epochs": reach,
+        "epochs_to_target": float(np.mean(hit)) if hit else None,
+        "drop_half": drops[factors.index(0.5)], "drop_double": drops[factors.index(2.0)],
+        "sweep_drop_half": config["sweep"]["drop_half"],
+        "sweep_drop_double": config["sweep"]["drop_double"],
+        "sweep_acc": chosen["final_test_acc"],
         "wall_time": float(np.mean([c["wall_time"] for c in config["runs"]])),
         "sweep_runs": len(config["sweep"]["cells"]),
     }
+
+
+# ---------------------------------------------------------------------------
+# ties
+# ---------------------------------------------------------------------------
+
+
+def _sample(func: str, arg: str, values) -> np.ndarray:
+    a = np.asarray(values, dtype=float)
+    V.check(a.ndim == 1 and a.size >= 2 and bool(np.all(np.isfinite(a))), f"{_F}.{func}", arg,
+            "a 1-D sequence of >= 2 finite per-seed values", values)
+    return a
+
+
+def tie_margin(a: Sequence[float], b: Sequence[float], z: float | None = None) -> float:
+    r"""Return the gap between the means of two rows below which they are tied.
+
+    ``z`` (:data:`TIE_Z`) standard errors of the difference of the two means, each
+    row with its own spread (Welch):
+
+    .. math:: z \sqrt{\frac{s_a^2}{n_a} + \frac{s_b^2}{n_b}} ,
+
+    with :math:`s^2` the sample variance (``ddof=1``) over the seeds. For three
+    seeds, :math:`s^2/3` equals :math:`\sigma^2/2` with :math:`\sigma` the
+    population standard deviation the tables print.
+
+    Parameters
+    ----------
+    a, b : sequence of float
+        The per-seed values of the two rows (at least two each).
+    z : float, optional
+        Default: :data:`TIE_Z` (2).
+
+    Examples
+    --------
+    >>> from lrlib.compare import tie_margin
+    >>> print(round(tie_margin([0.60, 0.62, 0.64], [0.70, 0.70, 0.70]), 5))
+    0.02309
+    """
+    a = _sample("tie_margin", "a", a)
+    b = _sample("tie_margin", "b", b)
+    z = TIE_Z if z is None else V.positive(f"{_F}.tie_margin", "z", z)
+    return float(z * np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+
+
+def top_group(samples: Mapping[Any, Sequence[float]], *, higher: bool = True,
+              z: float | None = None) -> set:
+    """Return the best row of a block and every row tied with it (:func:`tie_margin`).
+
+    Parameters
+    ----------
+    samples : mapping
+        Row name -> the per-seed values of that row.
+    higher : bool, default=True
+        True when higher is better (accuracy), False when lower is (epochs).
+    z : float, optional
+        Default: :data:`TIE_Z`.
+
+    Returns
+    -------
+    set
+        The names of the rows that three seeds cannot tell apart from the best (the
+        row with the best mean). Each pair uses its own spreads, so a very noisy row
+        can be tied with the best while a steadier row above it is not.
+
+    Examples
+    --------
+    >>> from lrlib.compare import top_group
+    >>> print(sorted(top_group({"a": [0.60, 0.62, 0.64], "b": [0.63, 0.64, 0.65],
+    ...                         "c": [0.55, 0.56, 0.57]})))
+    ['a', 'b']
+    """
+    V.check(isinstance(samples, Mapping) and len(samples) >= 1, f"{_F}.top_group", "samples",
+            "a non-empty mapping of row names to per-seed values", samples)
+    sign = 1.0 if V.boolean(f"{_F}.top_group", "higher", higher) else -1.0
+    rows = {k: _sample("top_group", "samples", v) for k, v in samples.items()}
+    best = max(rows, key=lambda k: sign * rows[k].mean())
+    return {k for k, a in rows.items()
+            if sign * (rows[best].mean() - a.mean()) <= tie_margin(rows[best], a, z)}
 
 
 # ---------------------------------------------------------------------------
@@ -755,9 +921,11 @@ def load_results(path: str | Path | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``protocol``, ``versions``, ``wall_time`` (seconds for the whole grid),
-        ``baselines`` (a list of :func:`run_baseline` results) and ``configs`` (list of
-        :func:`run_config` results).
+        ``protocol``, ``versions``, ``machine``, ``wall_time`` (seconds for the whole
+        grid), ``baselines`` (a list of :func:`run_baseline` results), ``configs`` (a
+        list of :func:`run_config` results) and ``controls`` (a list of
+        :func:`run_control` results, in the order of ``PROTOCOL['controls']``: every
+        method at every rate).
     """
     path = RESULTS_PATH if path is None else Path(path)
     with open(path, encoding="utf-8") as handle:

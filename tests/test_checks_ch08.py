@@ -92,7 +92,8 @@ def test_table_wrong_block_and_wrong_column_fail_with_hints():
             ch08.read_the_table(lambda: dict(expected, c=half))
     worst = max((m for m in c if c[m]["drop_double"] is not None),
                 key=lambda m: c[m]["drop_double"])
-    with pytest.raises(CheckFailed, match="the largest drop"):
+    pattern = "HALF the rate" if worst == half else "the largest drop"  # half's hint first
+    with pytest.raises(CheckFailed, match=pattern):
         ch08.read_the_table(lambda: dict(expected, c=worst))
 
 
@@ -221,7 +222,7 @@ def study():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        config = C.run_config("mlp", "sgd", trapezoid)
+        config = C.run_config("mlp", "sgd", trapezoid, sensitivity=False)
     finally:
         torch.set_num_threads(threads)
     return config, ch08.verdict([r["final_test_acc"] for r in config["runs"]])[0]
@@ -241,6 +242,15 @@ def test_comparison_wrong_verdict_fails(study):
     config, said = study
     wrong = "better" if said != "better" else "worse"
     with pytest.raises(CheckFailed, match="so the verdict is"):
+        ch08.add_to_comparison(lambda: (config, wrong))
+
+
+def test_comparison_old_tie_rule_gets_its_own_hint(study, monkeypatch):
+    config, said = study
+    wrong = "better" if said != "better" else "worse"
+    monkeypatch.setattr(ch08, "_old_rule", lambda acc, results: wrong)
+    with pytest.raises(CheckFailed, match=r"(?s)tie margin .*Hint: that is the rule 'larger "
+                                          r"than the larger standard deviation'"):
         ch08.add_to_comparison(lambda: (config, wrong))
 
 
@@ -271,7 +281,17 @@ def test_comparison_shortcuts_fail(study):
 
 
 def test_verdict_rule():
-    best = max(rows("mlp", "sgd").values(), key=lambda r: r["acc_mean"])
+    block = rows("mlp", "sgd")
+    best = max(block.values(), key=lambda r: r["acc_mean"])
     assert ch08.verdict(best["acc"])[0] == "tie"
     assert ch08.verdict(np.array(best["acc"]) + 0.2)[0] == "better"
     assert ch08.verdict(np.array(best["acc"]) - 0.2)[0] == "worse"
+    # the margin is compare.tie_margin of the new row and the best one
+    mine = [0.60, 0.61, 0.62]
+    _, method, diff, margin = ch08.verdict(mine)
+    assert method == best["method"] and margin == pytest.approx(C.tie_margin(mine, best["acc"]))
+    assert diff == pytest.approx(np.mean(mine) - best["acc_mean"])
+    # a steady new row just inside and just outside the margin
+    steady = C.tie_margin([0.5, 0.5, 0.5], best["acc"])
+    assert ch08.verdict([best["acc_mean"] - 0.9 * steady] * 3)[0] == "tie"
+    assert ch08.verdict([best["acc_mean"] - 1.1 * steady] * 3)[0] == "worse"

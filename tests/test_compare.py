@@ -31,8 +31,13 @@ def test_protocol_is_json_and_names_every_method():
     assert C.PROTOCOL["methods"] == list(C.METHODS) and len(C.METHODS) == 10
     assert set(C.PROTOCOL["method_settings"]) == set(C.METHODS) == set(C.METHOD_LABELS)
     assert set(C.PROTOCOL["optimizers"]) == set(C.OPTIMIZERS)
-    assert C.PROTOCOL["sweep"]["seed"] in C.PROTOCOL["seeds"]
+    assert C.PROTOCOL["sweep"]["seed"] not in C.PROTOCOL["seeds"]   # report fresh seeds
     assert len(C.PROTOCOL["seeds"]) >= 3
+    assert C.PROTOCOL["sensitivity"]["seed"] in C.PROTOCOL["seeds"]
+    assert sorted(C.PROTOCOL["sensitivity"]["factors"]) == [0.5, 2.0]
+    for control in C.PROTOCOL["controls"]:
+        assert control["model"] in C.MODELS and control["optimizer"] in C.OPTIMIZERS
+        assert set(control["methods"]) <= set(C.METHODS) and control["lrs"]
 
 
 def test_targets_are_ninety_percent_of_the_published_accuracies():
@@ -177,16 +182,62 @@ def test_sweep_extends_downwards_and_stops_at_max_extra():
     assert found["drop_half"] is None and found["drop_double"] is not None
 
 
-def test_run_config_reuses_the_sweep_run_for_seed_zero():
+def test_run_config_reports_fresh_seeds_and_measures_the_sensitivity():
     run, calls = _fake_run(best_lr=0.1)
     config = C.run_config("cnn", "sgd", "step", run=run)
-    assert [seed for _, seed in calls] == [0, 0, 0, 1, 2]
-    assert [c["seed"] for c in config["runs"]] == [0, 1, 2]
+    assert calls[:3] == [(0.05, 0), (0.1, 0), (0.2, 0)]           # the sweep: seed 0
+    assert calls[3:] == [(0.1, 1), (0.1, 2), (0.1, 3), (0.05, 1), (0.2, 1)]
+    assert [c["seed"] for c in config["runs"]] == [1, 2, 3]
+    assert [(c["lr"], c["seed"]) for c in config["sensitivity"]["cells"]] == [(0.05, 1),
+                                                                              (0.2, 1)]
     row = C.config_summary(config)
     assert row["lr"] == 0.1 and row["sweep_runs"] == 3 and row["reached"] == 3
-    assert row["acc_mean"] == pytest.approx(0.801)
-    assert row["acc_std"] == pytest.approx(np.std([0.8, 0.801, 0.802]))
-    assert row["epochs_to_target"] == 6.0
+    assert row["acc_mean"] == pytest.approx(0.802)
+    assert row["acc_std"] == pytest.approx(np.std([0.801, 0.802, 0.803]))
+    assert row["epochs"] == [6, 7, 8] and row["epochs_to_target"] == 7.0
+    assert row["drop_half"] == pytest.approx(0.1) and row["drop_double"] == pytest.approx(0.1)
+    assert row["sweep_drop_half"] == pytest.approx(0.1) and row["sweep_acc"] == 0.8
+
+
+def test_run_config_can_skip_the_sensitivity_runs():
+    run, calls = _fake_run(best_lr=0.1)
+    config = C.run_config("mlp", "sgd", "cosine", run=run, sensitivity=False)
+    assert len(calls) == 6 and config["sensitivity"] is None
+    row = C.config_summary(config)
+    assert row["drop_half"] is None and row["drop_double"] is None
+    assert row["sweep_drop_half"] is not None
+
+
+def test_run_control_runs_every_reported_seed():
+    run, calls = _fake_run(best_lr=0.1)
+    control = C.run_control("cnn", "adamw", "cosine", 0.016, run=run)
+    assert calls == [(0.016, s) for s in C.PROTOCOL["seeds"]]
+    assert control["lr"] == 0.016 and [c["seed"] for c in control["runs"]] == [1, 2, 3]
+
+
+def test_tie_margin_is_two_standard_errors_of_the_difference():
+    a, b = [0.60, 0.62, 0.64], [0.70, 0.70, 0.70]
+    assert C.tie_margin(a, b) == pytest.approx(2 * math.sqrt(0.0004 / 3))
+    assert C.tie_margin(a, b) == C.tie_margin(b, a)
+    assert C.tie_margin(a, b, z=1.0) == pytest.approx(C.tie_margin(a, b) / 2)
+    # s^2 / 3 with ddof=1 equals sigma^2 / 2 with the population sigma of the tables
+    assert C.tie_margin(a, a) == pytest.approx(2 * math.sqrt(2 * np.std(a) ** 2 / 2))
+    with pytest.raises(ValueError, match="a 1-D sequence of >= 2 finite per-seed values"):
+        C.tie_margin([0.6], b)
+    with pytest.raises(ValueError, match="z must be"):
+        C.tie_margin(a, b, z=0)
+
+
+def test_top_group_ties_each_row_with_the_best():
+    rows = {"a": [0.60, 0.62, 0.64], "b": [0.63, 0.64, 0.65], "c": [0.55, 0.56, 0.57],
+            "noisy": [0.40, 0.60, 0.80]}
+    group = C.top_group(rows)
+    assert group == {"a", "b", "noisy"}          # noisy: too spread to tell apart
+    assert "c" not in group
+    epochs = {"a": [7, 8, 7], "b": [9, 10, 9], "c": [7, 7, 8]}
+    assert C.top_group(epochs, higher=False) == {"a", "c"}
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        C.top_group({})
 
 
 def test_epochs_to_target():

@@ -14,7 +14,8 @@ is wrong, what was expected and what came back, with a hint at the usual mistake
   and a peak equal to ``lr``.
 * :func:`add_to_comparison` (Exercise 8.3, experiment): that schedule run through the
   protocol (:func:`lrlib.compare.run_config` for the MLP with SGD), and a verdict
-  against the best method of the table.
+  against the best method of the table, with the chapter's tie rule
+  (:func:`lrlib.compare.tie_margin`).
 
 Examples
 --------
@@ -305,7 +306,8 @@ def verdict(acc: Any, results: Mapping[str, Any] | None = None) -> tuple[str, st
 
     The new schedule is ``'better'`` (``'worse'``) than the best method of the
     MLP + SGD rows of the table if its mean final test accuracy is higher (lower) by more
-    than the larger of the two standard deviations over seeds, else ``'tie'``.
+    than the tie margin of section 8.3, ``lrlib.compare.tie_margin(acc, best_acc)``
+    (two standard errors of the difference of the means); else ``'tie'``.
 
     Returns
     -------
@@ -317,9 +319,19 @@ def verdict(acc: Any, results: Mapping[str, Any] | None = None) -> tuple[str, st
     best = _best_accuracy(rows)
     acc = np.asarray(acc, dtype=float)
     diff = float(acc.mean()) - rows[best]["acc_mean"]
-    margin = max(float(acc.std()), rows[best]["acc_std"])
+    margin = C.tie_margin(acc, rows[best]["acc"])
     text = "tie" if abs(diff) <= margin else "better" if diff > 0 else "worse"
     return text, best, diff, margin
+
+
+def _old_rule(acc: Any, results: Mapping[str, Any]) -> str:
+    """The verdict with the larger of the two standard deviations as the margin."""
+    rows = _rows(results, "mlp", "sgd")
+    best = rows[_best_accuracy(rows)]
+    acc = np.asarray(acc, dtype=float)
+    diff = float(acc.mean()) - best["acc_mean"]
+    return "tie" if abs(diff) <= max(acc.std(), best["acc_std"]) else (
+        "better" if diff > 0 else "worse")
 
 
 def add_to_comparison(add: Callable[[], Any]) -> None:
@@ -329,8 +341,9 @@ def add_to_comparison(add: Callable[[], Any]) -> None:
     ----------
     add : callable
         ``add()`` returns ``(config, verdict)``: ``config`` is
-        ``lrlib.compare.run_config("mlp", "sgd", my_schedule)`` (the bracket sweep of
-        the rate, then the protocol's seeds) and ``verdict`` is ``'better'``,
+        ``lrlib.compare.run_config("mlp", "sgd", my_schedule, sensitivity=False)``
+        (the bracket sweep of the rate, then the protocol's seeds; the sensitivity
+        runs are optional) and ``verdict`` is ``'better'``,
         ``'worse'`` or ``'tie'`` against the best MLP + SGD method of the table
         (:func:`verdict`).
 
@@ -348,7 +361,8 @@ def add_to_comparison(add: Callable[[], Any]) -> None:
     keys = {"model", "optimizer", "method", "sweep", "chosen_lr", "runs"}
     if not isinstance(config, Mapping) or not keys <= set(config):
         fail(ex, f"config should be the dict returned by compare.run_config, got "
-                 f"{fmt(config)}.", "config = compare.run_config('mlp', 'sgd', my_schedule)")
+                 f"{fmt(config)}.",
+             "config = compare.run_config('mlp', 'sgd', my_schedule, sensitivity=False)")
     if (config["model"], config["optimizer"]) != ("mlp", "sgd"):
         fail(ex, f"config is for {config['model']} / {config['optimizer']}; the verdict "
                  "compares with the MLP + SGD rows.",
@@ -381,17 +395,23 @@ def add_to_comparison(add: Callable[[], Any]) -> None:
                  f"{fmt(rerun['final_test_acc'])}, the config says {fmt(stored)}.",
              "report the runs themselves, unchanged.")
     acc = [r["final_test_acc"] for r in config["runs"]]
-    expected, best, diff, margin = verdict(acc)
+    results = C.load_results()
+    expected, best, diff, margin = verdict(acc, results)
     if said not in ("better", "worse", "tie"):
         fail(ex, f"verdict should be 'better', 'worse' or 'tie', got {fmt(said)}.")
     if said != expected:
-        hint = ("the difference is within the seed-to-seed spread: call it a tie."
-                if expected == "tie" else
-                "the difference is larger than the spread: the numbers show a winner."
-                if said == "tie" else "the higher mean wins; check the sign.")
+        if said == _old_rule(acc, results):
+            hint = ("that is the rule 'larger than the larger standard deviation'; the "
+                    "chapter's rule is the tie margin, compare.tie_margin(yours, best): "
+                    "two standard errors of the difference of the means.")
+        elif expected == "tie":
+            hint = "the difference is within the tie margin: call it a tie."
+        elif said == "tie":
+            hint = "the difference is larger than the tie margin: the numbers show a winner."
+        else:
+            hint = "the higher mean wins; check the sign."
         fail(ex, f"your mean is {np.mean(acc):.4f}, the best of the table ({best}) "
-                 f"{np.mean(acc) - diff:.4f}: difference {diff:+.4f}, margin (larger "
-                 f"standard deviation) {margin:.4f}, so the verdict is {expected!r}, got "
-                 f"{said!r}.", hint)
+                 f"{np.mean(acc) - diff:.4f}: difference {diff:+.4f}, tie margin "
+                 f"{margin:.4f}, so the verdict is {expected!r}, got {said!r}.", hint)
     passed(ex, f"rate {config['chosen_lr']:g} chosen by the sweep, {np.mean(acc):.3f} ± "
                f"{np.std(acc):.3f} against {best}: {said!r}.")
