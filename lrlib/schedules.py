@@ -262,7 +262,7 @@ class exponential(Schedule):
     decay_steps : int, default=1
         Number of steps over which the rate falls by one factor ``gamma``.
     staircase : bool, default=False
-        If True, the exponent is :math:`\lfloor t / \text{decay\_steps} \rfloor`, so the
+        If True, the exponent is :math:`\lfloor t / \mathrm{decay\_steps} \rfloor`, so the
         rate drops in steps.
 
     Notes

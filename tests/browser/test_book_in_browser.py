@@ -151,6 +151,9 @@ def test_page_loads_cleanly_with_images_and_math(page, server, browser):
                 ".filter(e => e.querySelector('mjx-container')).length")
             assert typeset == math, f"{page}: {math - typeset} of {math} formulas not typeset"
             assert visit.page.locator("mjx-merror").count() == 0, f"MathJax errors on {page}"
+            # \text{} does not read macros: \text{min\_lr} shows a literal backslash
+            stray = visit.page.locator("mjx-mtext mjx-c.mjx-c5C").count()
+            assert stray == 0, f"{page}: {stray} literal backslashes in typeset text"
     finally:
         visit.close()
 
