@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from lrlib import _validation as V
+from lrlib.problems import _trajectory_args
 
 __all__ = ["torch_trajectory"]
 
@@ -77,17 +78,8 @@ def torch_trajectory(problem: Any, optimizer: Callable[[list], Any], x0: Any,
     import torch
 
     f = "torch_trajectory"
-    V.check(callable(getattr(problem, "grad", None)), f, "problem",
-            "an object with a grad method", problem)
-    V.check(callable(optimizer), f, "optimizer",
-            "a callable that builds a torch optimizer from a parameter list", optimizer)
-    num_steps = V.integer(f, "num_steps", num_steps, low=0)
-    try:
-        start = np.array(x0, dtype=np.float64)
-    except (TypeError, ValueError):
-        V.fail(f, "x0", "a finite number or array of finite numbers", x0)
-    V.check(bool(np.all(np.isfinite(start))), f, "x0",
-            "a finite number or array of finite numbers", x0)
+    num_steps, start = _trajectory_args(f, problem, optimizer, x0, num_steps,
+                                        "a torch optimizer")
     x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     opt = optimizer([x])
     V.check(isinstance(opt, torch.optim.Optimizer), f, "optimizer",

@@ -670,6 +670,24 @@ class Rosenbrock:
 # ---------------------------------------------------------------------------
 
 
+def _trajectory_args(f: str, problem, optimizer, x0, num_steps,
+                     what: str) -> tuple[int, np.ndarray]:
+    """Check the arguments shared by the trajectory functions; return the step count
+    and a float64 copy of ``x0``."""
+    V.check(callable(getattr(problem, "grad", None)), f, "problem",
+            "an object with a grad method", problem)
+    V.check(callable(optimizer), f, "optimizer",
+            f"a callable that builds {what} from a parameter list", optimizer)
+    num_steps = V.integer(f, "num_steps", num_steps, low=0)
+    rule = "a finite number or array of finite numbers"
+    try:
+        x = np.array(x0, dtype=np.float64)
+    except (TypeError, ValueError):
+        V.fail(f, "x0", rule, x0)
+    V.check(bool(np.all(np.isfinite(x))), f, "x0", rule, x0)
+    return num_steps, x
+
+
 def trajectory(problem: Any, optimizer: Callable[[list[np.ndarray]], Any], x0: Any,
                num_steps: int) -> np.ndarray:
     r"""Run an lrlib optimizer on a problem and return every iterate.
@@ -714,17 +732,7 @@ def trajectory(problem: Any, optimizer: Callable[[list[np.ndarray]], Any], x0: A
     [8. 4. 2. 1.]
     """
     f = "trajectory"
-    V.check(callable(getattr(problem, "grad", None)), f, "problem",
-            "an object with a grad method", problem)
-    V.check(callable(optimizer), f, "optimizer",
-            "a callable that builds an optimizer from a parameter list", optimizer)
-    num_steps = V.integer(f, "num_steps", num_steps, low=0)
-    try:
-        x = np.array(x0, dtype=np.float64)
-    except (TypeError, ValueError):
-        V.fail(f, "x0", "a finite number or array of finite numbers", x0)
-    V.check(bool(np.all(np.isfinite(x))), f, "x0", "a finite number or array of finite numbers",
-            x0)
+    num_steps, x = _trajectory_args(f, problem, optimizer, x0, num_steps, "an optimizer")
     opt = optimizer([x])
     V.check(callable(getattr(opt, "step", None)), f, "optimizer",
             "a factory whose result has a step method", optimizer)
