@@ -37,6 +37,11 @@ without a re-run of the bench is detected):
 * **ties** (analysis, not stored): two means differ when the gap exceeds
   :data:`TIE_Z` standard errors of their difference (:func:`tie_margin`,
   :func:`top_group`).
+* **re-runs**: a run repeated on another machine is a fresh draw (its floating-point
+  arithmetic differs in the last bits, and training amplifies that to the size of the
+  seed-to-seed spread), so a re-run agrees with the file when it is within
+  :data:`RERUN_Z` standard errors, from the pooled spread of its block
+  (:func:`pooled_std`, :func:`rerun_margin`).
 
 References
 ----------
@@ -66,6 +71,7 @@ __all__ = [
     "OPTIMIZERS",
     "PROTOCOL",
     "PUBLISHED",
+    "RERUN_Z",
     "RESULTS_PATH",
     "TIE_Z",
     "FunctionSchedule",
@@ -77,8 +83,10 @@ __all__ = [
     "load_results",
     "make_schedule",
     "next_sweep_rate",
+    "pooled_std",
     "protocol_data",
     "protocol_matches",
+    "rerun_margin",
     "run_baseline",
     "run_cell",
     "run_config",
@@ -156,6 +164,9 @@ PROTOCOL: dict[str, Any] = {
 
 #: Standard errors of a difference of two means beyond which they differ (ties).
 TIE_Z = 2.0
+
+#: Standard errors by which a re-run may miss the results file (:func:`rerun_margin`).
+RERUN_Z = 3.0
 
 #: Where bench/bench_grid.py writes the full grid.
 RESULTS_PATH = Path(__file__).resolve().parents[1] / "bench" / "results" / "grid.json"
@@ -813,6 +824,71 @@ def tie_margin(a: Sequence[float], b: Sequence[float], z: float | None = None) -
     b = _sample("tie_margin", "b", b)
     z = TIE_Z if z is None else V.positive(f"{_F}.tie_margin", "z", z)
     return float(z * np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+
+
+def pooled_std(rows: Sequence[Sequence[float]]) -> float:
+    r"""Return the pooled standard deviation of several rows of per-seed values.
+
+    Each row (a method, or a configuration) has its own mean; the pooled variance
+    averages the rows' sample variances (``ddof=1``) weighted by their degrees of
+    freedom, :math:`s_p^2 = \sum_r (n_r - 1) s_r^2 / \sum_r (n_r - 1)`. With ten rows of
+    three seeds it rests on 20 degrees of freedom, where one row of three rests on 2.
+
+    Parameters
+    ----------
+    rows : sequence of sequence of float
+        At least one row; every row has at least two finite values.
+
+    Examples
+    --------
+    >>> from lrlib.compare import pooled_std
+    >>> print(round(pooled_std([[0.60, 0.62, 0.64], [0.70, 0.70, 0.70]]), 5))
+    0.01414
+    """
+    V.check(isinstance(rows, Sequence) and not isinstance(rows, str) and len(rows) >= 1,
+            f"{_F}.pooled_std", "rows", "a non-empty sequence of rows of per-seed values",
+            rows)
+    rows = [_sample("pooled_std", "rows", r) for r in rows]
+    dof = sum(r.size - 1 for r in rows)
+    return float(np.sqrt(sum((r.size - 1) * r.var(ddof=1) for r in rows) / dof))
+
+
+def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = None) -> float:
+    r"""Return how far a mean of re-runs may lie from the stored mean and still agree.
+
+    ``z`` (:data:`RERUN_Z`) standard errors of the difference of the two means, both
+    drawn with the spread ``sigma``, and at least one point of accuracy (ten test
+    sequences):
+
+    .. math:: \max\left(z\, \sigma \sqrt{\frac{1}{n_{\mathrm{fresh}}}
+              + \frac{1}{n_{\mathrm{stored}}}},\ 0.01\right).
+
+    On the machine that wrote the file a seeded re-run is identical; on another one it
+    is a fresh draw, and three standard errors keep the false alarms of a handful of
+    such checks rare (about 0.3% each) while a change of the training code that moves
+    the results by more than the margin still fails.
+
+    Parameters
+    ----------
+    sigma : float
+        The per-run spread, usually :func:`pooled_std` of the runs' block.
+    n_fresh, n_stored : int
+        How many runs each mean averages (1 for a single run).
+    z : float, optional
+        Default: :data:`RERUN_Z` (3).
+
+    Examples
+    --------
+    >>> from lrlib.compare import rerun_margin
+    >>> print(round(rerun_margin(0.02, 3, 3), 4), rerun_margin(0.001, 1, 1))
+    0.049 0.01
+    """
+    func = f"{_F}.rerun_margin"
+    sigma = V.nonnegative(func, "sigma", sigma)
+    n_fresh = V.integer(func, "n_fresh", n_fresh, low=1)
+    n_stored = V.integer(func, "n_stored", n_stored, low=1)
+    z = RERUN_Z if z is None else V.positive(func, "z", z)
+    return max(float(z * sigma * math.sqrt(1 / n_fresh + 1 / n_stored)), 0.01)
 
 
 def top_group(samples: Mapping[Any, Sequence[float]], *, higher: bool = True,

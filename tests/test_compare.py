@@ -228,6 +228,36 @@ def test_tie_margin_is_two_standard_errors_of_the_difference():
         C.tie_margin(a, b, z=0)
 
 
+def test_pooled_std_weights_rows_by_their_degrees_of_freedom():
+    a, b = [0.60, 0.62, 0.64], [0.70, 0.70, 0.70]
+    assert C.pooled_std([a, b]) == pytest.approx(math.sqrt(0.0004 / 2))
+    assert C.pooled_std([a]) == pytest.approx(np.std(a, ddof=1))
+    # a row of five counts twice as much as a row of three
+    five = [0.5, 0.6, 0.7, 0.6, 0.5]
+    want = math.sqrt((4 * np.var(five, ddof=1) + 2 * np.var(a, ddof=1)) / 6)
+    assert C.pooled_std([five, a]) == pytest.approx(want)
+    # the means do not matter, only the spread around each row's own mean
+    assert C.pooled_std([a, [x + 0.3 for x in a]]) == pytest.approx(C.pooled_std([a]))
+    for bad in ([], "abc", [[0.6]], [a, [0.6, float("nan")]]):
+        with pytest.raises(ValueError, match="rows"):
+            C.pooled_std(bad)
+
+
+def test_rerun_margin_is_three_standard_errors_and_at_least_a_point():
+    assert C.RERUN_Z == 3.0
+    assert C.rerun_margin(0.02, 3, 3) == pytest.approx(3 * 0.02 * math.sqrt(2 / 3))
+    assert C.rerun_margin(0.02, 1, 1) == pytest.approx(3 * 0.02 * math.sqrt(2))
+    assert C.rerun_margin(0.02, 1, 3) == C.rerun_margin(0.02, 3, 1)
+    assert C.rerun_margin(0.02, 3, 3, z=1.5) == pytest.approx(C.rerun_margin(0.02, 3, 3) / 2)
+    assert C.rerun_margin(0.0, 3, 3) == C.rerun_margin(0.001, 1, 1) == 0.01  # the floor
+    for kwargs, name in ((dict(sigma=-0.1), "sigma"), (dict(sigma=float("nan")), "sigma"),
+                         (dict(n_fresh=0), "n_fresh"), (dict(n_stored=1.5), "n_stored"),
+                         (dict(z=0), "z")):
+        args = dict(sigma=0.02, n_fresh=3, n_stored=3) | kwargs
+        with pytest.raises(ValueError, match=name):
+            C.rerun_margin(**args)
+
+
 def test_top_group_ties_each_row_with_the_best():
     rows = {"a": [0.60, 0.62, 0.64], "b": [0.63, 0.64, 0.65], "c": [0.55, 0.56, 0.57],
             "noisy": [0.40, 0.60, 0.80]}

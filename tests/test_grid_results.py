@@ -5,10 +5,19 @@ was made with the protocol lrlib.compare defines today, that every number derive
 from a run's curve (final accuracy, epochs to the target, the drop columns) agrees
 with that curve, and they re-run a fixed sample of every kind of run the file holds:
 one whole rate sweep (its choice, its curve and its drops), the reported seeds of two
-configurations, a sensitivity run, a control run and three baselines. A re-run must
-agree with the file within the spread over seeds (at least one point of accuracy), so
-a change to lrlib, torch or the protocol that moves the results makes a test fail
-until the bench is re-run. On the machine that wrote the file the runs are identical.
+configurations, a sensitivity run, a control run and three baselines.
+
+On the machine that wrote the file the seeded runs are identical. On another machine a
+re-run is a fresh draw: the processor's floating-point arithmetic differs in the last
+bits (other vector instructions, another BLAS code path), and training amplifies that
+to the size of the seed-to-seed spread. (Measured: the MLP baseline's seed 0 ended at
+0.616 where the file was written and at 0.625 to 0.650 under four arithmetic settings
+of another machine.) So a re-run agrees with the file when it lies within
+:func:`lrlib.compare.rerun_margin`: three standard errors of the difference, from the
+pooled spread of its block (ten methods of three seeds, far steadier than one row's
+three), at least one point. A change to lrlib, torch or the protocol that moves the
+results by more than that fails until the bench is re-run; the protocol itself is
+compared exactly.
 """
 
 from __future__ import annotations
@@ -23,7 +32,6 @@ import torch
 from lrlib import compare as C
 
 RESULTS = C.load_results()
-FLOOR = 0.01  # one point of accuracy: ten test examples
 STALE = "re-run .venv/bin/python bench/bench_grid.py"
 
 
@@ -35,15 +43,41 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def tolerance(values) -> float:
-    """Twice the spread over seeds of the stored values, at least one point."""
-    return max(2 * float(np.std(values)), FLOOR)
+def block_sigma(model: str, optimizer: str) -> float:
+    """Pooled spread over seeds of the final test accuracies of a block of the file."""
+    return C.pooled_std([[r["final_test_acc"] for r in c["runs"]] for c in RESULTS["configs"]
+                         if (c["model"], c["optimizer"]) == (model, optimizer)])
+
+
+def baseline_sigma(model: str) -> float:
+    """Pooled spread over seeds of a model's baselines (one row per rate)."""
+    rows = {}
+    for b in RESULTS["baselines"]:
+        if b["model"] == model:
+            rows.setdefault(b["lr"], []).append(b["final_test_acc"])
+    return C.pooled_std(list(rows.values()))
 
 
 def agree(fresh: float, stored: float, tol: float, what: str) -> None:
     assert abs(fresh - stored) <= tol, (
         f"{what}: {fresh:.4f} now, {stored:.4f} in bench/results/grid.json "
         f"(tolerance {tol:.4f}); {STALE}")
+
+
+def epochs_agree(new: dict, old: dict, tol: float, what: str) -> None:
+    """Epochs to the target agree within 2; a run that missed the target came within tol.
+
+    A curve that ends near the target crosses it or not by a hair, so one run may reach
+    it in epoch 12 and its re-run never (None)."""
+    got, had = new["epochs_to_target"], old["epochs_to_target"]
+    if got is not None and had is not None:
+        assert abs(got - had) <= 2, f"{what}: epochs to the target {got} now, {had} filed; {STALE}"
+    elif (got is None) != (had is None):
+        missed = new if got is None else old
+        target = C.PROTOCOL["targets"][missed["model"]]
+        assert max(missed["test_acc"]) >= target - tol, (
+            f"{what}: the target {target} reached in one run and missed by more than "
+            f"{tol:.3f} in the other; {STALE}")
 
 
 def every_cell():
@@ -139,7 +173,8 @@ def test_a_whole_sweep_reproduces():
     """The MLP + SGD cosine sweep: 4 MLP runs, its choice, its curve and its drops."""
     config = C.find_config(RESULTS, "mlp", "sgd", "cosine")
     stored = config["sweep"]
-    tol = tolerance([r["final_test_acc"] for r in config["runs"]])
+    sigma = block_sigma("mlp", "sgd")
+    tol = C.rerun_margin(sigma, 1, 1)                    # one run against one run
     fresh = C.sweep("mlp", "sgd", "cosine")
     assert fresh["chosen_lr"] == stored["chosen_lr"], (
         f"the sweep now chooses {fresh['chosen_lr']}, the file {stored['chosen_lr']}; {STALE}")
@@ -147,10 +182,13 @@ def test_a_whole_sweep_reproduces():
     for new, old in zip(fresh["cells"], stored["cells"], strict=True):
         for key in ("final_val_acc", "final_test_acc"):
             agree(new[key], old[key], tol, f"sweep cell lr={old['lr']} {key}")
-        never = C.PROTOCOL["epochs"] + 1                    # None: not within the budget
-        assert abs((new["epochs_to_target"] or never) - (old["epochs_to_target"] or never)) <= 2
-    for key in ("drop_half", "drop_double"):
-        agree(fresh[key], stored[key], 2 * tol, f"sweep {key}")
+        epochs_agree(new, old, tol, f"sweep cell lr={old['lr']}")
+    n = len(stored["cells"])
+    for key in ("final_val_acc", "final_test_acc"):      # the whole curve at once
+        agree(np.mean([c[key] for c in fresh["cells"]]), np.mean([c[key] for c in stored["cells"]]),
+              C.rerun_margin(sigma, n, n), f"sweep, mean {key} of its {n} cells")
+    for key in ("drop_half", "drop_double"):             # a difference of two runs
+        agree(fresh[key], stored[key], math.sqrt(2) * tol, f"sweep {key}")
 
 
 SAMPLE = [("mlp", "adamw", "plateau"), ("cnn", "sgd", "one_cycle")]
@@ -162,13 +200,21 @@ def test_reported_seeds_reproduce_within_the_spread(key):
     config = C.find_config(RESULTS, *key)
     cells = [C.run_cell(*key, config["chosen_lr"], seed) for seed in C.PROTOCOL["seeds"]]
     stored = [r["final_test_acc"] for r in config["runs"]]
-    agree(np.mean([c["final_test_acc"] for c in cells]), np.mean(stored), tolerance(stored),
+    n = len(cells)
+    agree(np.mean([c["final_test_acc"] for c in cells]), np.mean(stored),
+          C.rerun_margin(block_sigma(*key[:2]), n, n),
           f"{'/'.join(key)} at lr={config['chosen_lr']}: mean final test accuracy")
     old = [r["epochs_to_target"] for r in config["runs"]]
     new = [c["epochs_to_target"] for c in cells]
     if None not in old and None not in new:
-        assert abs(np.mean(new) - np.mean(old)) <= max(2 * np.std(old), 1.0), (
-            f"{'/'.join(key)}: epochs to the target {new} now, {old} in the file; {STALE}")
+        # the same rule in epochs: the pooled spread of the block's epochs to the target
+        rows = [[r["epochs_to_target"] for r in c["runs"]] for c in RESULTS["configs"]
+                if (c["model"], c["optimizer"]) == key[:2]
+                and None not in [r["epochs_to_target"] for r in c["runs"]]]
+        margin = max(C.RERUN_Z * C.pooled_std(rows) * math.sqrt(2 / n), 1.0)
+        assert abs(np.mean(new) - np.mean(old)) <= margin, (
+            f"{'/'.join(key)}: epochs to the target {new} now, {old} in the file "
+            f"(margin {margin:.2f} epochs); {STALE}")
 
 
 def test_a_sensitivity_run_reproduces():
@@ -177,7 +223,7 @@ def test_a_sensitivity_run_reproduces():
     cell = config["sensitivity"]["cells"][C.PROTOCOL["sensitivity"]["factors"].index(2.0)]
     fresh = C.run_cell("mlp", "sgd", "cosine", cell["lr"], cell["seed"])
     agree(fresh["final_test_acc"], cell["final_test_acc"],
-          tolerance([r["final_test_acc"] for r in config["runs"]]),
+          C.rerun_margin(block_sigma("mlp", "sgd"), 1, 1),
           f"sensitivity run lr={cell['lr']} seed {cell['seed']}")
 
 
@@ -188,7 +234,7 @@ def test_a_control_run_reproduces():
     cell = control["runs"][0]
     fresh = C.run_cell(control["model"], control["optimizer"], "cosine", 0.032, cell["seed"])
     agree(fresh["final_test_acc"], cell["final_test_acc"],
-          tolerance([r["final_test_acc"] for r in control["runs"]]),
+          C.rerun_margin(block_sigma(control["model"], control["optimizer"]), 1, 1),
           f"control cosine lr=0.032 seed {cell['seed']}")
 
 
@@ -200,9 +246,10 @@ def test_baseline_sample_reproduces_within_the_spread():
     lr = [stored["logistic_regression", 0.01, s] for s in cfg["seeds"]]
     fresh = [C.run_baseline("logistic_regression", 0.01, s)["final_test_acc"]
              for s in cfg["seeds"]]
-    agree(np.mean(fresh), np.mean(lr), tolerance(lr), "logistic regression baseline, mean")
+    agree(np.mean(fresh), np.mean(lr),
+          C.rerun_margin(baseline_sigma("logistic_regression"), len(fresh), len(lr)),
+          "logistic regression baseline, mean")
     for model in ("mlp", "cnn"):
-        seeds = [stored[model, 0.01, s] for s in cfg["seeds"]]
         seed = cfg["seeds"][0]
         agree(C.run_baseline(model, 0.01, seed)["final_test_acc"], stored[model, 0.01, seed],
-              tolerance(seeds), f"{model} baseline at 1e-2, seed {seed}")
+              C.rerun_margin(baseline_sigma(model), 1, 1), f"{model} baseline at 1e-2, seed {seed}")
