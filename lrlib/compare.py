@@ -865,8 +865,9 @@ def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = No
 
     On the machine that wrote the file a seeded re-run is identical; on another one it
     is a fresh draw, and three standard errors keep the false alarms of a handful of
-    such checks rare (about 0.3% each) while a change of the training code that moves
-    the results by more than the margin still fails.
+    such checks rare (under 1% each, with a spread pooled over 20 degrees of freedom)
+    while a change of the training code that moves the results by more than the margin
+    still fails.
 
     Parameters
     ----------
