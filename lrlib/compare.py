@@ -853,15 +853,16 @@ def pooled_std(rows: Sequence[Sequence[float]]) -> float:
     return float(np.sqrt(sum((r.size - 1) * r.var(ddof=1) for r in rows) / dof))
 
 
-def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = None) -> float:
+def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = None, *,
+                 floor: float = 0.01) -> float:
     r"""Return how far a mean of re-runs may lie from the stored mean and still agree.
 
     ``z`` (:data:`RERUN_Z`) standard errors of the difference of the two means, both
-    drawn with the spread ``sigma``, and at least one point of accuracy (ten test
-    sequences):
+    drawn with the spread ``sigma``, and at least ``floor`` (by default one point of
+    accuracy, ten test sequences):
 
     .. math:: \max\left(z\, \sigma \sqrt{\frac{1}{n_{\mathrm{fresh}}}
-              + \frac{1}{n_{\mathrm{stored}}}},\ 0.01\right).
+              + \frac{1}{n_{\mathrm{stored}}}},\ \mathrm{floor}\right).
 
     On the machine that wrote the file a seeded re-run is identical; on another one it
     is a fresh draw, and three standard errors keep the false alarms of a handful of
@@ -877,6 +878,9 @@ def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = No
         How many runs each mean averages (1 for a single run).
     z : float, optional
         Default: :data:`RERUN_Z` (3).
+    floor : float, default=0.01
+        The smallest margin returned, in the unit of ``sigma`` (for epochs to a
+        target, one epoch).
 
     Examples
     --------
@@ -889,7 +893,8 @@ def rerun_margin(sigma: float, n_fresh: int, n_stored: int, z: float | None = No
     n_fresh = V.integer(func, "n_fresh", n_fresh, low=1)
     n_stored = V.integer(func, "n_stored", n_stored, low=1)
     z = RERUN_Z if z is None else V.positive(func, "z", z)
-    return max(float(z * sigma * math.sqrt(1 / n_fresh + 1 / n_stored)), 0.01)
+    floor = V.nonnegative(func, "floor", floor)
+    return max(float(z * sigma * math.sqrt(1 / n_fresh + 1 / n_stored)), floor)
 
 
 def top_group(samples: Mapping[Any, Sequence[float]], *, higher: bool = True,

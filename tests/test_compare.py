@@ -250,9 +250,11 @@ def test_rerun_margin_is_three_standard_errors_and_at_least_a_point():
     assert C.rerun_margin(0.02, 1, 3) == C.rerun_margin(0.02, 3, 1)
     assert C.rerun_margin(0.02, 3, 3, z=1.5) == pytest.approx(C.rerun_margin(0.02, 3, 3) / 2)
     assert C.rerun_margin(0.0, 3, 3) == C.rerun_margin(0.001, 1, 1) == 0.01  # the floor
+    assert C.rerun_margin(0.5, 3, 3, floor=2.0) == 2.0           # in epochs, say
+    assert C.rerun_margin(1.0, 1, 1, floor=1.0) == pytest.approx(3 * math.sqrt(2))
     for kwargs, name in ((dict(sigma=-0.1), "sigma"), (dict(sigma=float("nan")), "sigma"),
                          (dict(n_fresh=0), "n_fresh"), (dict(n_stored=1.5), "n_stored"),
-                         (dict(z=0), "z")):
+                         (dict(z=0), "z"), (dict(floor=-1.0), "floor")):
         args = dict(sigma=0.02, n_fresh=3, n_stored=3) | kwargs
         with pytest.raises(ValueError, match=name):
             C.rerun_margin(**args)

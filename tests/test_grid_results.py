@@ -63,7 +63,7 @@ def epochs_margin(model: str, optimizer: str, n: int) -> float:
     rows = [[r["epochs_to_target"] for r in c["runs"]] for c in RESULTS["configs"]
             if (c["model"], c["optimizer"]) == (model, optimizer)
             and None not in [r["epochs_to_target"] for r in c["runs"]]]
-    return max(C.RERUN_Z * C.pooled_std(rows) * math.sqrt(2 / n), 1.0)
+    return C.rerun_margin(C.pooled_std(rows), n, n, floor=1.0)
 
 
 def agree(fresh: float, stored: float, tol: float, what: str) -> None:
